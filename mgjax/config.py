@@ -1,0 +1,199 @@
+# Copyright 2026 The mgjax Authors.
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+"""The experiment configuration: defaults, the known fields, and validation.
+
+Every config file under `configs/` starts from `base()` and sets fields that exist
+here; the returned `ConfigDict` is locked, so a misspelt field fails at once with
+ml_collections' message naming it (in the file and in `--config.a.b=v` overrides).
+`validate()` checks the values before anything compiles or reads data, and raises
+one `ConfigError` naming the field and the allowed values.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import ml_collections
+
+# Multigrid defaults of the paper (Wu et al. 2020, Sec. 3 and the reference code).
+LONG_CYCLE_FACTORS = ((0.25, 2**-0.5), (0.5, 2**-0.5), (0.5, 1.0), (1.0, 1.0))
+SHORT_CYCLE_FACTORS = (0.5, 2**-0.5)
+
+DATASETS = ("kinetics", "ssv2", "charades", "synthetic")
+LR_POLICIES = ("steps", "cosine")
+LONG_CYCLE_MODES = ("multi", "single")
+SHORT_CYCLE_RELATIVE = ("base", "current")
+SAMPLINGS = ("stride", "segment")
+DTYPES = ("float32", "bfloat16")
+EVAL_PRESETS = ("10x3", "center_224", "3crop_224", "3crop_256", "custom")
+
+
+class ConfigError(ValueError):
+  """A config value is invalid; the message names the field."""
+
+
+def base() -> ml_collections.ConfigDict:
+  """Returns the default config (Kinetics-400 SlowFast R50 8x8, multigrid).
+
+  Returns:
+    A locked ConfigDict with every known field.
+  """
+  c = ml_collections.ConfigDict()
+  c.seed = 0
+
+  c.model = ml_collections.ConfigDict()
+  c.model.name = "slowfast_r50_8x8"
+  c.model.num_classes = 400
+  c.model.dtype = "float32"  # Compute dtype; parameters stay float32.
+  c.model.dropout_rate = 0.5
+  # Overrides for small models (tests, the demo). 0 / () keep the named model's value.
+  c.model.width = 0  # Channels of conv1 (64 in the paper's ResNets).
+  c.model.depths = ()  # Blocks per stage res2..res5, e.g. (3, 4, 6, 3).
+  c.model.bottleneck_ratio = 0  # Inner width of res2 relative to `width` (1 in the paper).
+
+  c.data = ml_collections.ConfigDict()
+  c.data.dataset = "kinetics"
+  c.data.root = ""  # Frame store directory (or gs:// path).
+  c.data.train_split = "train"
+  c.data.eval_split = "val"
+  c.data.num_train_examples = 234_619  # N: defines an epoch (Kinetics-400 train set).
+  c.data.num_frames = 32  # T0: frames of the base shape (fast pathway for SlowFast).
+  c.data.sampling_rate = 2  # tau: temporal stride of the base shape.
+  c.data.crop_size = 224  # S0: training crop of the base shape.
+  c.data.jitter_scales = (256, 320)  # Short-side scale jitter range at S0.
+  c.data.sampling = "stride"  # "segment" for SSv2.
+  c.data.flip = True
+  c.data.multi_label = False  # Charades.
+  c.data.mean = (0.45, 0.45, 0.45)
+  c.data.std = (0.225, 0.225, 0.225)
+  c.data.cache_dir = ""  # Synthetic dataset cache ("" = ~/.cache/mgjax).
+  c.data.synthetic_videos = 2000  # Synthetic dataset size (train + eval).
+  c.data.num_workers = 0  # tf.data parallelism (0 = AUTOTUNE).
+
+  c.optim = ml_collections.ConfigDict()
+  c.optim.batch_size = 64  # B0: global batch of the base shape.
+  c.optim.base_lr = 0.1
+  c.optim.lr_policy = "steps"
+  c.optim.steps = (0, 94, 154, 196)  # LR stage starts, in epochs of the baseline.
+  c.optim.gamma = 0.1
+  c.optim.max_epoch = 239
+  c.optim.warmup_epochs = 34.0
+  c.optim.warmup_start_lr = 0.01
+  c.optim.cosine_end_lr = 0.0
+  c.optim.momentum = 0.9
+  c.optim.nesterov = True
+  c.optim.weight_decay = 1e-4  # Not applied to BatchNorm parameters.
+
+  c.multigrid = ml_collections.ConfigDict()
+  c.multigrid.long_cycle = True
+  c.multigrid.short_cycle = True
+  c.multigrid.long_cycle_mode = "multi"  # "single": one long cycle, no fine-tune phase.
+  c.multigrid.long_cycle_factors = LONG_CYCLE_FACTORS
+  c.multigrid.short_cycle_factors = SHORT_CYCLE_FACTORS
+  c.multigrid.short_cycle_relative = "base"  # The reference's behaviour.
+  c.multigrid.epoch_factor = 1.5
+  c.multigrid.bn_group_size = 8  # BN statistics over groups of this many long-cycle clips.
+
+  c.train = ml_collections.ConfigDict()
+  c.train.checkpoint_every_steps = 1000
+  c.train.keep_checkpoints = 3
+  c.train.log_every_steps = 50
+  c.train.eval_every_epochs = 10.0  # 0 = only at the end.
+  c.train.precise_bn_batches = 200
+  c.train.init_from = ""  # mgjax checkpoint dir or converted reference checkpoint.
+  c.train.compile_cache_dir = ""  # "" = <workdir>/compile_cache.
+  c.train.max_steps = 0  # Stop early after this many steps (0 = the whole plan).
+
+  c.eval = ml_collections.ConfigDict()
+  c.eval.preset = "10x3"
+  c.eval.num_temporal_views = 10
+  c.eval.num_spatial_crops = 3
+  c.eval.crop_size = 256  # Test crop; the short side is resized to it.
+  c.eval.batch_size = 16  # Global number of views per eval step.
+  c.eval.max_videos = 0  # 0 = the whole split.
+
+  c.lock()
+  return c
+
+
+def _err(field: str, value: Any, allowed: str) -> ConfigError:
+  return ConfigError(f"config.{field} = {value!r} is invalid: {allowed}")
+
+
+def _one_of(c: ml_collections.ConfigDict, field: str, allowed: Sequence[str]) -> None:
+  value = c
+  for part in field.split("."):
+    value = value[part]
+  if value not in allowed:
+    raise _err(field, value, "allowed values are " + ", ".join(repr(a) for a in allowed))
+
+
+def validate(c: ml_collections.ConfigDict, num_devices: int | None = None) -> None:
+  """Checks a config's values; raises one ConfigError naming the field.
+
+  Args:
+    c: the config.
+    num_devices: when given, global batches must divide over this many devices.
+
+  Raises:
+    ConfigError: on the first invalid field.
+  """
+  _one_of(c, "data.dataset", DATASETS)
+  _one_of(c, "data.sampling", SAMPLINGS)
+  _one_of(c, "model.dtype", DTYPES)
+  _one_of(c, "optim.lr_policy", LR_POLICIES)
+  _one_of(c, "multigrid.long_cycle_mode", LONG_CYCLE_MODES)
+  _one_of(c, "multigrid.short_cycle_relative", SHORT_CYCLE_RELATIVE)
+  _one_of(c, "eval.preset", EVAL_PRESETS)
+  if c.data.crop_size <= 0 or c.data.crop_size % 32:
+    raise _err("data.crop_size", c.data.crop_size, "must be a positive multiple of 32")
+  if c.data.num_frames < 1:
+    raise _err("data.num_frames", c.data.num_frames, "must be >= 1")
+  if c.data.num_train_examples < 1:
+    raise _err("data.num_train_examples", c.data.num_train_examples, "must be >= 1")
+  lo, hi = c.data.jitter_scales
+  if not 0 < lo <= hi or lo < c.data.crop_size:
+    raise _err("data.jitter_scales", c.data.jitter_scales,
+               f"need crop_size ({c.data.crop_size}) <= low <= high")
+  steps = tuple(c.optim.steps)
+  if not steps or steps[0] != 0 or list(steps) != sorted(set(steps)):
+    raise _err("optim.steps", steps, "must start at 0 and increase strictly")
+  if c.optim.max_epoch <= steps[-1]:
+    raise _err("optim.max_epoch", c.optim.max_epoch, f"must exceed the last step ({steps[-1]})")
+  if not 0 <= c.optim.warmup_epochs < c.optim.max_epoch:
+    raise _err("optim.warmup_epochs", c.optim.warmup_epochs, "must be in [0, max_epoch)")
+  if c.multigrid.epoch_factor <= 0:
+    raise _err("multigrid.epoch_factor", c.multigrid.epoch_factor, "must be > 0")
+  for t, s in c.multigrid.long_cycle_factors:
+    if not (0 < t <= 1 and 0 < s <= 1):
+      raise _err("multigrid.long_cycle_factors", c.multigrid.long_cycle_factors,
+                 "each (temporal, spatial) factor must be in (0, 1]")
+  if len(c.multigrid.short_cycle_factors) != 2:
+    raise _err("multigrid.short_cycle_factors", c.multigrid.short_cycle_factors,
+               "must hold two spatial factors (the third short-cycle size is the long-cycle S)")
+  g = c.multigrid.bn_group_size
+  if g < 1:
+    raise _err("multigrid.bn_group_size", g, "must be >= 1")
+  if c.optim.batch_size % g:
+    raise _err("optim.batch_size", c.optim.batch_size,
+               f"must divide into BN groups of multigrid.bn_group_size={g}")
+  if num_devices is not None:
+    for field, b in (("optim.batch_size", c.optim.batch_size), ("eval.batch_size", c.eval.batch_size)):
+      if b % num_devices:
+        raise _err(field, b, f"must be divisible by the number of devices ({num_devices})")
+  if c.eval.crop_size <= 0 or c.eval.num_temporal_views < 1 or c.eval.num_spatial_crops not in (1, 3):
+    raise _err("eval", (c.eval.crop_size, c.eval.num_temporal_views, c.eval.num_spatial_crops),
+               "need crop_size > 0, num_temporal_views >= 1, num_spatial_crops in (1, 3)")
+  if c.data.dataset == "ssv2" and c.data.sampling != "segment":
+    raise _err("data.sampling", c.data.sampling, "Something-Something V2 uses 'segment'")
