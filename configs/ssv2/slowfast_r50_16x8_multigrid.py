@@ -1,0 +1,31 @@
+# Copyright 2026 The mgjax Authors.
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""Something-Something V2, SlowFast R50 16x8, multigrid (long + short cycles).
+
+The baseline (`slowfast_r50_16x8.py`) with multigrid on: 33 epochs, one long
+cycle per LR stage and a fine-tuning phase; every long-cycle T is sampled as T
+segments of the video. Start from Kinetics weights as the baseline
+(`--config.train.init_from`).
+"""
+
+from mgjax import config as config_lib
+
+
+def get_config():
+  c = config_lib.ssv2(config_lib.base())
+  c.model.name = "slowfast_r50_16x8"
+  c.data.num_frames = 64
+  c.data.sampling_rate = 1
+  return c
