@@ -13,11 +13,12 @@
 # limitations under the License.
 
 """Supplement Table 1.4, row 'Baseline': the 64-frame R50 SlowFast (16x8) on
-Kinetics-400. The table's test settings are eval presets:
+Kinetics-400. Published numbers for the table's test settings, which are eval
+presets:
 
-  --config.eval.preset=center_224   published 75.9 / 92.1
-  --config.eval.preset=3crop_224    published 76.5 / 92.2
-  --config.eval.preset=3crop_256    published 77.2 / 92.5 (the default here)
+  --config.eval.preset=center_224   75.9 / 92.1
+  --config.eval.preset=3crop_224    76.5 / 92.2
+  --config.eval.preset=3crop_256    77.2 / 92.5 (the default here)
 """
 
 from mgjax import config as config_lib

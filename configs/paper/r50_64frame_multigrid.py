@@ -13,11 +13,12 @@
 # limitations under the License.
 
 """Supplement Table 1.4, row 'Multigrid': the 64-frame R50 SlowFast (16x8),
-multigrid (5.5x speedup). The table's test settings are eval presets:
+multigrid (5.5x speedup). Published numbers for the table's test settings,
+which are eval presets:
 
-  --config.eval.preset=center_224   published 77.6 / 93.2
-  --config.eval.preset=3crop_224    published 78.1 / 93.5
-  --config.eval.preset=3crop_256    published 78.1 / 93.4 (the default here)
+  --config.eval.preset=center_224   77.6 / 93.2
+  --config.eval.preset=3crop_224    78.1 / 93.5
+  --config.eval.preset=3crop_256    78.1 / 93.4 (the default here)
 """
 
 from mgjax import config as config_lib
