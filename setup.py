@@ -31,6 +31,9 @@ setuptools.setup(
         "orbax-checkpoint>=0.12,<0.13",
         "tensorflow-cpu>=2.21,<2.22",
         "tensorflow-datasets>=4.9",
+        # tensorflow-datasets needs it for builders defined in packages (etils' epath
+        # extra), but does not declare it.
+        "importlib_resources>=6",
         "ml-collections>=1.0",
         "absl-py>=2.1",
         "clu>=0.0.12",

@@ -79,6 +79,7 @@ def base() -> ml_collections.ConfigDict:
   c.data.std = (0.225, 0.225, 0.225)
   c.data.cache_dir = ""  # Synthetic dataset cache ("" = ~/.cache/mgjax).
   c.data.synthetic_videos = 2000  # Synthetic dataset size (train + eval).
+  c.data.synthetic_seed = 0  # Synthetic dataset generation seed (part of its cache key).
   c.data.num_workers = 0  # tf.data parallelism (0 = AUTOTUNE).
 
   c.optim = ml_collections.ConfigDict()

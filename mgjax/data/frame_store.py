@@ -1,0 +1,393 @@
+# Copyright 2026 The mgjax Authors.
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+"""The frame store: one file per video holding its frames as JPEG bytes.
+
+A store is a directory (local or `gs://`)::
+
+  STORE/manifest.jsonl        one JSON object per converted video (see `ManifestEntry`)
+  STORE/failed.jsonl          the inputs the last converter run could not convert, and why
+  STORE/videos/<key>.seqex    one video
+
+Each video file is a serialized `tf.train.SequenceExample`:
+
+  context  `video/id` (bytes), `video/source` (bytes), `video/labels` (int64 list),
+           `video/label_names` (bytes list), `video/fps` (float), `video/num_frames`,
+           `video/height`, `video/width` (int64; the stored frame size)
+  sequence `video/frames`: one feature per frame holding that frame's JPEG bytes
+
+Training reads a file with `tf.io.read_file` + `tf.io.parse_single_sequence_example`
+and decodes only the frames a clip samples, so any clip of any video is one read away
+and resuming at any step is exact.
+
+The writer builds the protobuf wire format by hand: converter workers then need
+neither TensorFlow (a multi-second import and hundreds of MB per process) nor its
+generated proto classes. The reader side uses TensorFlow and imports it lazily for the
+same reason.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import struct
+import tempfile
+from typing import Any, Iterable, Sequence
+
+FILE_SUFFIX = ".seqex"
+VIDEOS_DIR = "videos"
+MANIFEST = "manifest.jsonl"
+FAILED = "failed.jsonl"
+
+# Feature keys of the SequenceExample.
+ID = "video/id"
+SOURCE = "video/source"
+LABELS = "video/labels"
+LABEL_NAMES = "video/label_names"
+FPS = "video/fps"
+NUM_FRAMES = "video/num_frames"
+HEIGHT = "video/height"
+WIDTH = "video/width"
+FRAMES = "video/frames"
+
+
+@dataclasses.dataclass
+class VideoRecord:
+  """One video of the store.
+
+  Attributes:
+    frames: JPEG bytes of every frame, in display order.
+    height: stored frame height in pixels.
+    width: stored frame width in pixels.
+    fps: frames per second of the source (0 when unknown).
+    video_id: the store key of the video.
+    source: the path the video was converted from.
+    labels: integer labels given to the converter (may be empty).
+    label_names: label names given to the converter (may be empty).
+  """
+  frames: list[bytes]
+  height: int
+  width: int
+  fps: float = 0.0
+  video_id: str = ""
+  source: str = ""
+  labels: tuple[int, ...] = ()
+  label_names: tuple[str, ...] = ()
+
+
+@dataclasses.dataclass
+class ManifestEntry:
+  """One line of `manifest.jsonl`.
+
+  Attributes:
+    key: store key (relative path of the source without its extension).
+    source: the converted input path.
+    num_frames: frames in the file.
+    fps: frames per second of the source.
+    height: stored frame height.
+    width: stored frame width.
+    labels: integer labels given to the converter.
+    label_names: label names given to the converter.
+  """
+  key: str
+  source: str
+  num_frames: int
+  fps: float
+  height: int
+  width: int
+  labels: tuple[int, ...] = ()
+  label_names: tuple[str, ...] = ()
+
+  def to_json(self) -> str:
+    d = dataclasses.asdict(self)
+    d["labels"], d["label_names"] = list(self.labels), list(self.label_names)
+    return json.dumps(d, sort_keys=True)
+
+  @classmethod
+  def from_json(cls, line: str) -> "ManifestEntry":
+    d = json.loads(line)
+    d["labels"] = tuple(d.get("labels", ()))
+    d["label_names"] = tuple(d.get("label_names", ()))
+    return cls(**d)
+
+
+def import_tf():
+  """Imports TensorFlow with accelerators hidden from it (JAX owns them) and returns it."""
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  try:
+    tf.config.set_visible_devices([], "GPU")
+  except RuntimeError:  # Devices already initialised: somebody hid them (or chose) before.
+    pass
+  return tf
+
+
+# ----------------------------------------------------------------------------------------
+# Paths.
+
+
+def join(base: str, *parts: str) -> str:
+  """Joins path parts with '/', which works for local and `gs://` paths alike."""
+  return "/".join([base.rstrip("/")] + [p.strip("/") for p in parts])
+
+
+def video_path(store: str, key: str) -> str:
+  """Returns the file of the video with this key in a store.
+
+  Args:
+    store: the store directory.
+    key: the video's store key.
+
+  Returns:
+    `store/videos/<key>.seqex`.
+  """
+  return join(store, VIDEOS_DIR, key + FILE_SUFFIX)
+
+
+def is_remote(path: str) -> bool:
+  """True for URLs such as gs://, which need tf.io.gfile."""
+  return "://" in path
+
+
+# ----------------------------------------------------------------------------------------
+# Writing: the protobuf wire format of tf.train.SequenceExample.
+
+
+def _varint(n: int) -> bytes:
+  if n < 0:
+    n += 1 << 64  # int64 in two's complement, as protobuf encodes negative int64.
+  out = bytearray()
+  while True:
+    b = n & 0x7F
+    n >>= 7
+    if n:
+      out.append(b | 0x80)
+    else:
+      out.append(b)
+      return bytes(out)
+
+
+def _field(number: int, payload: bytes) -> bytes:
+  """A length-delimited field (wire type 2)."""
+  return _varint((number << 3) | 2) + _varint(len(payload)) + payload
+
+
+def _feature(values: Sequence[Any], kind: str) -> bytes:
+  """Encodes a tf.train.Feature (bytes_list=1, float_list=2, int64_list=3)."""
+  if kind == "bytes":
+    inner = b"".join(_field(1, v) for v in values)
+    return _field(1, inner)
+  if kind == "float":
+    inner = _field(1, struct.pack(f"<{len(values)}f", *values)) if values else b""
+    return _field(2, inner)
+  if kind == "int64":
+    inner = _field(1, b"".join(_varint(int(v)) for v in values)) if values else b""
+    return _field(3, inner)
+  raise ValueError(f"unknown feature kind {kind!r}")
+
+
+def _map_entry(key: str, value: bytes) -> bytes:
+  return _field(1, _field(1, key.encode("utf-8")) + _field(2, value))
+
+
+def serialize(record: VideoRecord) -> bytes:
+  """Serializes a video as a tf.train.SequenceExample.
+
+  Args:
+    record: the video.
+
+  Returns:
+    The serialized proto, parseable by `tf.io.parse_single_sequence_example`.
+  """
+  context = [
+      (ID, _feature([record.video_id.encode("utf-8")], "bytes")),
+      (SOURCE, _feature([record.source.encode("utf-8")], "bytes")),
+      (LABELS, _feature(list(record.labels), "int64")),
+      (LABEL_NAMES, _feature([n.encode("utf-8") for n in record.label_names], "bytes")),
+      (FPS, _feature([float(record.fps)], "float")),
+      (NUM_FRAMES, _feature([len(record.frames)], "int64")),
+      (HEIGHT, _feature([record.height], "int64")),
+      (WIDTH, _feature([record.width], "int64")),
+  ]
+  features = b"".join(_map_entry(k, v) for k, v in context)
+  frame_list = b"".join(_field(1, _feature([f], "bytes")) for f in record.frames)
+  feature_lists = _map_entry(FRAMES, frame_list)
+  return _field(1, features) + _field(2, feature_lists)
+
+
+def atomic_write(path: str, data: bytes | str) -> None:
+  """Writes a file so that readers never see it half-written.
+
+  Local files go to a temporary name in the same directory and are renamed over the
+  target (atomic on POSIX); remote files are written with tf.io.gfile (object stores
+  publish an object only once it is complete).
+
+  Args:
+    path: the target file.
+    data: its contents.
+  """
+  if isinstance(data, str):
+    data = data.encode("utf-8")
+  if is_remote(path):
+    tf = import_tf()
+    with tf.io.gfile.GFile(path, "wb") as f:
+      f.write(data)
+    return
+  directory = os.path.dirname(path) or "."
+  os.makedirs(directory, exist_ok=True)
+  fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=os.path.basename(path))
+  try:
+    with os.fdopen(fd, "wb") as f:
+      f.write(data)
+    os.replace(tmp, path)
+  except BaseException:
+    if os.path.exists(tmp):
+      os.unlink(tmp)
+    raise
+
+
+def write(store: str, record: VideoRecord) -> str:
+  """Writes one video into a store (atomically) and returns its path.
+
+  Args:
+    store: the store directory.
+    record: the video; `record.video_id` is its key.
+
+  Returns:
+    The written file.
+  """
+  path = video_path(store, record.video_id)
+  atomic_write(path, serialize(record))
+  return path
+
+
+# ----------------------------------------------------------------------------------------
+# Manifest.
+
+
+def _read_text(path: str) -> str | None:
+  if is_remote(path):
+    tf = import_tf()
+    if not tf.io.gfile.exists(path):
+      return None
+    with tf.io.gfile.GFile(path, "r") as f:
+      return f.read()
+  if not os.path.exists(path):
+    return None
+  with open(path, encoding="utf-8") as f:
+    return f.read()
+
+
+def read_manifest(store: str) -> dict[str, ManifestEntry] | None:
+  """Reads a store's manifest.
+
+  Lines that do not parse (the tail of an interrupted append) are ignored; a key
+  listed twice keeps its last entry.
+
+  Args:
+    store: the store directory.
+
+  Returns:
+    key -> entry, or None when the store has no manifest.
+  """
+  text = _read_text(join(store, MANIFEST))
+  if text is None:
+    return None
+  entries = {}
+  for line in text.splitlines():
+    line = line.strip()
+    if not line:
+      continue
+    try:
+      e = ManifestEntry.from_json(line)
+    except (ValueError, TypeError, KeyError):
+      continue
+    entries[e.key] = e
+  return entries
+
+
+def write_manifest(store: str, entries: Iterable[ManifestEntry]) -> None:
+  """Writes a store's manifest, sorted by key, atomically.
+
+  Args:
+    store: the store directory.
+    entries: its videos.
+  """
+  lines = [e.to_json() for e in sorted(entries, key=lambda e: e.key)]
+  atomic_write(join(store, MANIFEST), "".join(l + "\n" for l in lines))
+
+
+# ----------------------------------------------------------------------------------------
+# Reading (TensorFlow).
+
+
+def parse(serialized):
+  """Parses a serialized video inside a TF graph.
+
+  Args:
+    serialized: scalar string tensor, the file contents.
+
+  Returns:
+    A dict of tensors: `frames` (string [F], JPEG bytes), `num_frames` (int32), `height`,
+    `width` (int32), `fps` (float32), `labels` (int64 [L]), `label_names` (string [L']), `id`, `source` (string).
+  """
+  tf = import_tf()
+  context, sequence = tf.io.parse_single_sequence_example(
+      serialized,
+      context_features={
+          ID: tf.io.FixedLenFeature([], tf.string, default_value=""),
+          SOURCE: tf.io.FixedLenFeature([], tf.string, default_value=""),
+          LABELS: tf.io.VarLenFeature(tf.int64),
+          LABEL_NAMES: tf.io.VarLenFeature(tf.string),
+          FPS: tf.io.FixedLenFeature([], tf.float32, default_value=0.0),
+          NUM_FRAMES: tf.io.FixedLenFeature([], tf.int64),
+          HEIGHT: tf.io.FixedLenFeature([], tf.int64),
+          WIDTH: tf.io.FixedLenFeature([], tf.int64),
+      },
+      sequence_features={FRAMES: tf.io.FixedLenSequenceFeature([], tf.string)},
+  )
+  return {
+      "frames": sequence[FRAMES],
+      # The frame list is the truth; the context count is only a cross-check for tools.
+      "num_frames": tf.shape(sequence[FRAMES], out_type=tf.int32)[0],
+      "height": tf.cast(context[HEIGHT], tf.int32),
+      "width": tf.cast(context[WIDTH], tf.int32),
+      "fps": context[FPS],
+      "labels": tf.sparse.to_dense(context[LABELS]),
+      "label_names": tf.sparse.to_dense(context[LABEL_NAMES]),
+      "id": context[ID],
+      "source": context[SOURCE],
+  }
+
+
+def read(path: str) -> VideoRecord:
+  """Reads a whole video file eagerly (tools and tests; training uses `parse`).
+
+  Args:
+    path: a video file of a store.
+
+  Returns:
+    The record.
+  """
+  tf = import_tf()
+  p = parse(tf.io.read_file(path))
+  return VideoRecord(
+      frames=[bytes(f) for f in p["frames"].numpy()],
+      height=int(p["height"]),
+      width=int(p["width"]),
+      fps=float(p["fps"]),
+      video_id=p["id"].numpy().decode("utf-8"),
+      source=p["source"].numpy().decode("utf-8"),
+      labels=tuple(int(x) for x in p["labels"].numpy()),
+      label_names=tuple(x.decode("utf-8") for x in p["label_names"].numpy()),
+  )

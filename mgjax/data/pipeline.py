@@ -1,0 +1,500 @@
+# Copyright 2026 The mgjax Authors.
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+"""tf.data pipelines: training (the multigrid plan's shapes), multi-view test, precise BN.
+
+Training is one pipeline for the whole run, built from the plan's per-step table.
+Step k's global batch holds examples [offset_k, offset_k + B_k) of the run (offset_k
+the plan's `example_offset`), each a clip whose video and random draws are pure
+functions of (config.seed, example index) (`sampling.py`). Process p of P takes clips
+[p·B/P, (p+1)·B/P) of every step. Hence a batch depends only on (config, step): the
+pipeline can start at any step (resume), and the global batch is the same for any
+number of hosts.
+
+Shapes change from step to step, so the pipeline runs over a stream of (step,
+example) pairs, loads clips in parallel (order kept), and groups each step's clips
+with `group_by_window`, whose window size is the step's batch read from the table.
+
+A clip that fails to load (missing or corrupt file, bad JPEG, zero frames) is replaced
+by another video chosen deterministically from the clip's key, and counted in the
+batch's `failed` field; after `MAX_ATTEMPTS` failures the clip is black.
+
+Outputs (numpy via `.as_numpy_iterator()`):
+  train / precise BN: {video: uint8 [B/P, T, S, S, 3], label: int32 [B/P] (float32
+    multi-hot [B/P, C] for multi-label datasets), failed: int32 count of replaced clips}
+  eval: {video: uint8 [b, T, S, S, 3], label, video_id: int32 [b] (-1 for padding),
+    mask: float32 [b] (0 for padding), failed: int32}
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+from typing import Any
+
+import numpy as np
+
+from mgjax.data import augment
+from mgjax.data import datasets
+from mgjax.data import frame_store
+from mgjax.data import sampling
+
+tf = frame_store.import_tf()  # Accelerators stay with JAX.
+
+MAX_ATTEMPTS = 4  # Videos tried for one clip before giving up with a black clip.
+
+# Eval presets: (temporal views or None = config.eval.num_temporal_views, spatial crops,
+# test size or None = config.eval.crop_size). The supplement's centre-224 / 3-crop-224 /
+# 3-crop-256 tests keep the temporal views of the config (10 by default).
+_EVAL_PRESETS = {
+    "10x3": (10, 3, None),
+    "center_224": (None, 1, 224),
+    "3crop_224": (None, 3, 224),
+    "3crop_256": (None, 3, 256),
+}
+
+
+def eval_views(config) -> tuple[int, int, int]:
+  """Resolves the eval preset.
+
+  Args:
+    config: the experiment config (`config.eval.*`).
+
+  Returns:
+    (num_temporal_views, num_spatial_crops, crop_size).
+  """
+  e = config.eval
+  if e.preset == "custom":
+    return int(e.num_temporal_views), int(e.num_spatial_crops), int(e.crop_size)
+  if e.preset not in _EVAL_PRESETS:
+    raise ValueError(f"config.eval.preset = {e.preset!r}: use one of {sorted(_EVAL_PRESETS) + ['custom']}")
+  views, crops, size = _EVAL_PRESETS[e.preset]
+  return (int(views or e.num_temporal_views), crops, int(size or e.crop_size))
+
+
+# ----------------------------------------------------------------------------------------
+# Video lists as tensors.
+
+
+@dataclasses.dataclass
+class _Source:
+  files: tf.Tensor
+  labels: tf.Tensor
+  flip_map: tf.Tensor | None
+  num_videos: int
+  zero_label: tf.Tensor
+
+  @classmethod
+  def of(cls, videos: datasets.VideoList) -> "_Source":
+    labels = videos.label_array()
+    return cls(files=tf.constant(videos.files), labels=tf.constant(labels),
+               flip_map=None if videos.flip_map is None else tf.constant(videos.flip_map, tf.int32),
+               num_videos=len(videos), zero_label=tf.zeros(labels.shape[1:], labels.dtype))
+
+
+def _load_video(source: _Source, video) -> dict[str, tf.Tensor]:
+  """Reads and parses a store file; fails (caught by the retry logic) on 0 frames."""
+  record = frame_store.parse(tf.io.read_file(tf.gather(source.files, video)))
+  check = tf.debugging.assert_positive(record["num_frames"], message="video has no frame")
+  with tf.control_dependencies([check]):
+    record["num_frames"] = tf.identity(record["num_frames"])
+  return record
+
+
+def _first_success(attempts: tf.data.Dataset, fallback: dict[str, tf.Tensor]) -> tf.data.Dataset:
+  """The first attempt that did not raise, else the fallback: always one element.
+
+  `attempts` is a lazily evaluated dataset, so later attempts cost nothing unless the
+  earlier ones failed.
+  """
+  return attempts.ignore_errors().concatenate(tf.data.Dataset.from_tensors(fallback)).take(1)
+
+
+def _options(config, dataset: tf.data.Dataset) -> tf.data.Dataset:
+  options = tf.data.Options()
+  options.deterministic = True
+  # Parallelising the retry maps would run the fall-back attempts speculatively.
+  options.experimental_optimization.map_parallelization = False
+  if config.data.num_workers > 0:
+    options.threading.private_threadpool_size = int(config.data.num_workers)
+  return dataset.with_options(options)
+
+
+def _parallelism(config) -> int:
+  """Clips loaded at once. Loading mostly waits on file reads and decoding (outside the
+  GIL), so a few more than the cores keeps them busy."""
+  if config.data.num_workers > 0:
+    return int(config.data.num_workers)
+  return max(8, 2 * (os.cpu_count() or 1))
+
+
+def _check_num_examples(config, videos: datasets.VideoList) -> None:
+  n = int(config.data.num_train_examples)
+  if n != len(videos):
+    raise ValueError(
+        f"config.data.num_train_examples = {n} but the training split has {len(videos)} videos"
+        " in the frame store: set it to the split's size (the plan's epochs are counted in it)")
+
+
+# ----------------------------------------------------------------------------------------
+# Training clips from a per-step table.
+
+_TABLE_COLUMNS = ("batch_size", "num_frames", "crop_size", "stride_lo", "stride_hi", "jitter_lo",
+                  "jitter_hi", "example_offset")
+
+
+def train_clip(config, record: dict[str, tf.Tensor], label: tf.Tensor, key: tf.Tensor,
+               row: dict[str, Any], flip_map: tf.Tensor | None = None) -> dict[str, tf.Tensor]:
+  """The training clip of a parsed video for one clip key: sampling, crop, flip.
+
+  Shared by the pipeline and by users of the TFDS dataset (whose examples carry the
+  same frames), so both give the same clips.
+
+  Args:
+    config: the experiment config (`config.data.sampling`, `config.data.flip`).
+    record: the video as `frame_store.parse` returns it (`frames`, `num_frames`,
+      `height`, `width`).
+    label: its label (int32 scalar or multi-hot).
+    key: the clip's key (`sampling.clip_key`).
+    row: the step's `num_frames`, `crop_size`, `stride_lo`, `stride_hi`, `jitter_lo`,
+      `jitter_hi` (ints or scalar tensors).
+    flip_map: int32 [C] class after a flip, or None.
+
+  Returns:
+    `video` uint8 [T, S, S, 3], `label`, and the draws: `frame_indices`, `crop`,
+    `flipped`, `scale`, `stride` (0 with segment sampling).
+  """
+  segment = config.data.sampling == "segment"
+  t, s = row["num_frames"], row["crop_size"]
+  draws = sampling.train_draws(
+      key, clip_frames=t, stride_range=(row["stride_lo"], row["stride_hi"]),
+      jitter_range=(row["jitter_lo"], row["jitter_hi"]), flip=config.data.flip, segment=segment)
+  if segment:
+    indices = sampling.segment_indices(record["num_frames"], t, draws["start"])
+  else:
+    indices = sampling.stride_indices(record["num_frames"], t, draws["stride"], draws["start"])
+  box = sampling.train_crop(record["height"], record["width"], s, draws["scale"], draws["u_y"],
+                            draws["u_x"])
+  clip = augment.decode_crop_resize(record["frames"], indices, box, s)
+  clip = augment.horizontal_flip(clip, draws["flip"])
+  return dict(video=clip, label=augment.flip_labels(label, draws["flip"], flip_map),
+              frame_indices=indices, crop=box, flipped=draws["flip"], scale=draws["scale"],
+              stride=tf.constant(0, tf.int32) if segment else draws["stride"])
+
+
+def _train_clip(config, source: _Source, row: dict[str, tf.Tensor], step, k, attempt,
+                domain: int, with_metadata: bool) -> dict[str, tf.Tensor]:
+  """Loads example k of the run (attempt > 0: its replacement video)."""
+  seed = int(config.seed)
+  key = sampling.clip_key(seed, k, domain)
+  first = sampling.video_index(k, source.num_videos, seed, domain)
+  video = tf.where(attempt > 0, sampling.replacement_video(key, first, attempt, source.num_videos),
+                   first)
+  record = _load_video(source, video)
+  clip = train_clip(config, record, tf.gather(source.labels, video), key, row, source.flip_map)
+  out = dict(video=clip.pop("video"), label=clip.pop("label"),
+             failed=tf.cast(attempt > 0, tf.int32), step=step)
+  if with_metadata:
+    out.update(clip, example=k, video_index=video)
+  return out
+
+
+def _black_clip(source: _Source, row, step, k, with_metadata: bool) -> dict[str, tf.Tensor]:
+  t, s = row["num_frames"], row["crop_size"]
+  out = dict(video=tf.zeros(tf.stack([t, s, s, 3]), tf.uint8), label=source.zero_label,
+             failed=tf.constant(1, tf.int32), step=step)
+  if with_metadata:
+    out.update(example=k, video_index=tf.constant(-1, tf.int64),
+               frame_indices=tf.zeros([t], tf.int32), crop=tf.zeros([3], tf.int32),
+               flipped=tf.constant(False), scale=tf.constant(0, tf.int32),
+               stride=tf.constant(0, tf.int32))
+  return out
+
+
+def _table_dataset(config, videos: datasets.VideoList, table: dict[str, np.ndarray],
+                   first_step: int, process_index: int, process_count: int, domain: int,
+                   with_metadata: bool) -> tf.data.Dataset:
+  """Batches for the steps of a table (row i = step first_step + i)."""
+  if not 0 <= process_index < process_count:
+    raise ValueError(f"process_index {process_index} outside [0, {process_count})")
+  batch = np.asarray(table["batch_size"], np.int64)
+  if np.any(batch % process_count):
+    raise ValueError(f"global batch sizes {sorted(set(batch.tolist()))} must divide by the"
+                     f" {process_count} processes")
+  source = _Source.of(videos)
+  cols = {c: tf.constant(np.asarray(table[c], np.int64 if c == "example_offset" else np.int32))
+          for c in _TABLE_COLUMNS}
+  local = tf.constant(batch // process_count, tf.int64)
+  num_rows = len(batch)
+
+  def row_of(step):
+    i = step - first_step
+    return {c: tf.gather(v, i) for c, v in cols.items()}
+
+  def examples_of_step(step):
+    b = tf.gather(local, step - first_step)
+    first = tf.gather(cols["example_offset"], step - first_step) + process_index * b
+    return tf.data.Dataset.range(b).map(lambda i: (step, first + i))
+
+  def clip_with_retries(step, k):
+    row = row_of(step)
+    attempts = tf.data.Dataset.range(MAX_ATTEMPTS).map(
+        lambda a: _train_clip(config, source, row, step, k, a, domain, with_metadata))
+    return _first_success(attempts, _black_clip(source, row, step, k, with_metadata))
+
+  width = _parallelism(config)
+  ds = tf.data.Dataset.range(first_step, first_step + num_rows).flat_map(examples_of_step)
+  ds = ds.interleave(clip_with_retries, cycle_length=width, block_length=1,
+                     num_parallel_calls=width, deterministic=True)
+
+  def window_size(step):
+    return tf.gather(local, step - first_step)
+
+  ds = ds.group_by_window(key_func=lambda el: el["step"],
+                          reduce_func=lambda step, w: w.batch(window_size(step)),
+                          window_size_func=window_size)
+
+  def finish(b):
+    b = dict(b)
+    b["failed"] = tf.reduce_sum(b["failed"])
+    step = b.pop("step")
+    if with_metadata:
+      b["step"] = step[0]
+    return b
+
+  ds = ds.map(finish)
+  return _options(config, ds).prefetch(2)
+
+
+def train_dataset(config, plan, start_step: int = 0, process_index: int = 0,
+                  process_count: int = 1, *, videos: datasets.VideoList | None = None,
+                  stop_step: int | None = None, with_metadata: bool = False) -> tf.data.Dataset:
+  """The training batches of steps [start_step, stop_step) of a plan.
+
+  Args:
+    config: the experiment config (`config.seed`, `config.data.*`).
+    plan: the `multigrid.Plan` of the run.
+    start_step: the first step (resume).
+    process_index: this host's index p.
+    process_count: number of hosts P (each step's global batch must divide by it).
+    videos: the training videos (default: `datasets.load(config, train_split)`).
+    stop_step: the end step (default: the end of the plan).
+    with_metadata: also return, per clip, `example`, `video_index`, `frame_indices`,
+      `crop` (y, x, side in stored pixels), `flipped`, `scale`, `stride`, and per batch
+      `step` (for tests and debugging).
+
+  Returns:
+    A tf.data.Dataset of batch dicts (see the module docstring), one per step.
+  """
+  if videos is None:
+    videos = datasets.load(config, config.data.train_split)
+  _check_num_examples(config, videos)
+  table = plan.step_table(start_step, stop_step)
+  return _table_dataset(config, videos, table, start_step, process_index, process_count,
+                        sampling.TRAIN_DOMAIN, with_metadata)
+
+
+def precise_bn_dataset(config, plan, num_batches: int | None = None, *, key: int = 0,
+                       process_index: int = 0, process_count: int = 1,
+                       videos: datasets.VideoList | None = None,
+                       with_metadata: bool = False) -> tf.data.Dataset:
+  """Batches at the base shape (no short cycle) to recompute BN statistics.
+
+  The clips come from their own stream (`sampling.PRECISE_BN_DOMAIN`), keyed by `key`
+  (e.g. the step of the evaluation), with the base stride and jitter and training
+  augmentation.
+
+  Args:
+    config: the experiment config.
+    plan: the run's plan (its base shape).
+    num_batches: batches (default `config.train.precise_bn_batches`).
+    key: selects the clips; different keys give different clips.
+    process_index: this host's index.
+    process_count: number of hosts.
+    videos: the training videos (default: loaded from the config).
+    with_metadata: as in `train_dataset`.
+
+  Returns:
+    A tf.data.Dataset of `num_batches` batch dicts.
+  """
+  if videos is None:
+    videos = datasets.load(config, config.data.train_split)
+  n = int(num_batches if num_batches is not None else config.train.precise_bn_batches)
+  b0, t0, s0 = plan.base_shape
+  tau = int(config.data.sampling_rate)
+  lo, hi = config.data.jitter_scales
+  table = dict(batch_size=np.full(n, b0), num_frames=np.full(n, t0), crop_size=np.full(n, s0),
+               stride_lo=np.full(n, tau), stride_hi=np.full(n, tau), jitter_lo=np.full(n, lo),
+               jitter_hi=np.full(n, hi),
+               example_offset=int(key) * n * b0 + np.arange(n, dtype=np.int64) * b0)
+  return _table_dataset(config, videos, table, 0, process_index, process_count,
+                        sampling.PRECISE_BN_DOMAIN, with_metadata)
+
+
+# ----------------------------------------------------------------------------------------
+# Evaluation.
+
+
+def _eval_runs(num_videos: int, views_per_video: int, global_batch: int, process_index: int,
+               process_count: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+  """This host's views as runs of consecutive views of one video.
+
+  Global view j (video j // V, view j % V) of step q sits at position j - q·Be of the
+  global batch; host p takes positions [p·b, (p+1)·b), b = Be / P. Views past the last
+  video are padding (video -1). Grouping a host's views into runs lets a run parse its
+  file once for all its views.
+
+  Returns:
+    (video [R], first view [R], count [R], number of steps).
+  """
+  total = num_videos * views_per_video
+  steps = max(1, math.ceil(total / global_batch))
+  b = global_batch // process_count
+  runs_v, runs_a, runs_n = [], [], []
+  for q in range(steps):
+    lo = q * global_batch + process_index * b
+    hi = lo + b
+    j = lo
+    while j < hi:
+      if j >= total:
+        runs_v.append(-1)
+        runs_a.append(0)
+        runs_n.append(hi - j)
+        break
+      v = j // views_per_video
+      end = min(hi, (v + 1) * views_per_video)
+      runs_v.append(v)
+      runs_a.append(j - v * views_per_video)
+      runs_n.append(end - j)
+      j = end
+  return (np.array(runs_v, np.int64), np.array(runs_a, np.int32), np.array(runs_n, np.int32),
+          steps)
+
+
+def num_eval_steps(config, num_videos: int) -> int:
+  """Steps of the eval pipeline for a split of `num_videos` videos."""
+  v, c, _ = eval_views(config)
+  return max(1, math.ceil(num_videos * v * c / int(config.eval.batch_size)))
+
+
+def eval_videos(config, split: str | None = None) -> datasets.VideoList:
+  """The videos an evaluation covers, in `video_id` order (`config.eval.max_videos` first).
+
+  The evaluator aggregates view scores per `video_id` into these videos' rows and
+  compares with `.label_array()`.
+  """
+  videos = datasets.load(config, split or config.data.eval_split)
+  return videos.take(int(config.eval.max_videos))
+
+
+def eval_dataset(config, split: str | None = None, process_index: int = 0,
+                 process_count: int = 1, *, videos: datasets.VideoList | None = None,
+                 with_metadata: bool = False) -> tf.data.Dataset:
+  """Multi-view test batches: every view of every video exactly once over all hosts.
+
+  Views are ordered video by video (temporal view major, spatial crop minor) and cut
+  into global batches of `config.eval.batch_size` views; each host takes its slice.
+  The last global batch is padded (mask 0, video_id -1) so that every host runs the
+  same number of steps.
+
+  Args:
+    config: the experiment config (`config.eval.*`, `config.data.*`).
+    split: the split (default `config.data.eval_split`).
+    process_index: this host's index.
+    process_count: number of hosts (must divide `config.eval.batch_size`).
+    videos: the videos (default `eval_videos(config, split)`).
+    with_metadata: also return `temporal_view`, `spatial_crop`, `frame_indices`, `crop`.
+
+  Returns:
+    A tf.data.Dataset of `num_eval_steps` batch dicts.
+  """
+  if videos is None:
+    videos = eval_videos(config, split)
+  global_batch = int(config.eval.batch_size)
+  if global_batch % process_count:
+    raise ValueError(f"config.eval.batch_size = {global_batch} must divide by the {process_count}"
+                     " processes")
+  num_t, num_c, size = eval_views(config)
+  t = int(config.data.num_frames)
+  stride = int(config.data.sampling_rate)
+  segment = config.data.sampling == "segment"
+  per_video = num_t * num_c
+  runs = _eval_runs(len(videos), per_video, global_batch, process_index, process_count)
+  source = _Source.of(videos)
+  local = global_batch // process_count
+
+  def view_clip(record, j):
+    tv, c = j // num_c, j % num_c
+    if segment:
+      indices = sampling.segment_test_indices(record["num_frames"], t, tv, num_t)
+    else:
+      indices = sampling.stride_indices(record["num_frames"], t, stride,
+                                        sampling.view_start(tv, num_t))
+    box = sampling.test_crop(record["height"], record["width"], c, num_c)
+    return augment.decode_crop_resize(record["frames"], indices, box, size), indices, box
+
+  def load_run(video, first, count):
+    record = _load_video(source, tf.maximum(video, 0))
+    views = first + tf.range(count)
+    clips, indices, boxes = tf.map_fn(
+        lambda j: view_clip(record, j), views,
+        fn_output_signature=(tf.TensorSpec([t, size, size, 3], tf.uint8),
+                             tf.TensorSpec([t], tf.int32), tf.TensorSpec([3], tf.int32)))
+    return clips, indices, boxes, tf.zeros([count], tf.int32)
+
+  def blank_run(count, failed):
+    return (tf.zeros(tf.stack([count, t, size, size, 3]), tf.uint8),
+            tf.zeros(tf.stack([count, t]), tf.int32), tf.zeros(tf.stack([count, 3]), tf.int32),
+            tf.fill([count], tf.constant(failed, tf.int32)))
+
+  def run_dataset(video, first, count):
+    def attempt(_):
+      return tf.cond(video < 0, lambda: blank_run(count, 0), lambda: load_run(video, first, count))
+    tries = tf.data.Dataset.range(1).map(attempt)
+    run = _first_success(tries, blank_run(count, 1))
+
+    def per_view(clips, indices, boxes, failed):
+      real = video >= 0
+      views = first + tf.range(count)
+      label = tf.gather(source.labels, tf.maximum(video, 0))
+      labels = tf.repeat(tf.expand_dims(tf.where(real, label, source.zero_label), 0), count, axis=0)
+      out = dict(video=clips, label=labels,
+                 video_id=tf.fill([count], tf.cast(tf.where(real, video, -1), tf.int32)),
+                 mask=tf.fill([count], tf.where(real, 1.0, 0.0)), failed=failed)
+      if with_metadata:
+        out.update(temporal_view=views // num_c, spatial_crop=views % num_c,
+                   frame_indices=indices, crop=boxes)
+      return out
+
+    return run.map(per_view).unbatch()
+
+  width = _parallelism(config)
+  ds = tf.data.Dataset.from_tensor_slices(runs[:3])
+  ds = ds.interleave(run_dataset, cycle_length=width, block_length=1 << 20,
+                     num_parallel_calls=width, deterministic=True)
+  ds = ds.batch(local)
+
+  def finish(b):
+    b = dict(b)
+    b["failed"] = tf.reduce_sum(b["failed"])
+    b["mask"] = tf.cast(b["mask"], tf.float32)
+    return b
+
+  return _options(config, ds.map(finish)).prefetch(2)
+
+
+def describe(batch: dict[str, Any]) -> str:
+  """A one-line description of a batch (shapes and dtypes), for logs."""
+  return ", ".join(f"{k}: {getattr(v, 'dtype', type(v).__name__)}{list(getattr(v, 'shape', ()))}"
+                   for k, v in batch.items())
