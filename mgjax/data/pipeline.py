@@ -83,6 +83,39 @@ def eval_views(config) -> tuple[int, int, int]:
   return (int(views or e.num_temporal_views), crops, int(size or e.crop_size))
 
 
+def prepare(config):
+  """Resolves the data fields of a config before the plan is built.
+
+  For the synthetic dataset: builds it on first use (`synthetic.ensure_dataset`) and sets
+  `data.root` (when empty) and `model.num_classes`. For every dataset: sets
+  `data.num_train_examples` to the number of training videos present in the store
+  (the plan counts epochs in it), logging when that changes the config.
+
+  Args:
+    config: the experiment config (not modified).
+
+  Returns:
+    A resolved copy of the config.
+  """
+  from absl import logging  # pylint: disable=g-import-not-at-top
+  config = config.copy_and_resolve_references()
+  with config.unlocked():
+    if config.data.dataset == "synthetic":
+      from mgjax.data import synthetic  # pylint: disable=g-import-not-at-top
+      if not config.data.root:
+        config.data.root = synthetic.ensure_dataset(config)
+      if config.model.num_classes != synthetic.NUM_CLASSES:
+        logging.info("Synthetic dataset: model.num_classes %d -> %d.", config.model.num_classes,
+                     synthetic.NUM_CLASSES)
+        config.model.num_classes = synthetic.NUM_CLASSES
+    n = len(datasets.load(config, config.data.train_split))
+    if n != config.data.num_train_examples:
+      logging.warning("data.num_train_examples %d -> %d (the training videos in %s).",
+                      config.data.num_train_examples, n, config.data.root)
+      config.data.num_train_examples = n
+  return config
+
+
 # ----------------------------------------------------------------------------------------
 # Video lists as tensors.
 
@@ -144,7 +177,8 @@ def _check_num_examples(config, videos: datasets.VideoList) -> None:
   if n != len(videos):
     raise ValueError(
         f"config.data.num_train_examples = {n} but the training split has {len(videos)} videos"
-        " in the frame store: set it to the split's size (the plan's epochs are counted in it)")
+        " in the frame store: set it to the split's size, or use `prepare(config)` (the plan"
+        " counts epochs in it)")
 
 
 # ----------------------------------------------------------------------------------------
@@ -279,7 +313,8 @@ def _table_dataset(config, videos: datasets.VideoList, table: dict[str, np.ndarr
 
 def train_dataset(config, plan, start_step: int = 0, process_index: int = 0,
                   process_count: int = 1, *, videos: datasets.VideoList | None = None,
-                  stop_step: int | None = None, with_metadata: bool = False) -> tf.data.Dataset:
+                  stop_step: int | None = None, with_metadata: bool = False,
+                  as_numpy: bool = True):
   """The training batches of steps [start_step, stop_step) of a plan.
 
   Args:
@@ -293,22 +328,24 @@ def train_dataset(config, plan, start_step: int = 0, process_index: int = 0,
     with_metadata: also return, per clip, `example`, `video_index`, `frame_indices`,
       `crop` (y, x, side in stored pixels), `flipped`, `scale`, `stride`, and per batch
       `step` (for tests and debugging).
+    as_numpy: return an iterator of numpy dicts (else the tf.data.Dataset).
 
   Returns:
-    A tf.data.Dataset of batch dicts (see the module docstring), one per step.
+    An iterator of batch dicts (see the module docstring), one per step.
   """
   if videos is None:
     videos = datasets.load(config, config.data.train_split)
   _check_num_examples(config, videos)
   table = plan.step_table(start_step, stop_step)
-  return _table_dataset(config, videos, table, start_step, process_index, process_count,
-                        sampling.TRAIN_DOMAIN, with_metadata)
+  ds = _table_dataset(config, videos, table, start_step, process_index, process_count,
+                      sampling.TRAIN_DOMAIN, with_metadata)
+  return ds.as_numpy_iterator() if as_numpy else ds
 
 
-def precise_bn_dataset(config, plan, num_batches: int | None = None, *, key: int = 0,
-                       process_index: int = 0, process_count: int = 1,
-                       videos: datasets.VideoList | None = None,
-                       with_metadata: bool = False) -> tf.data.Dataset:
+def precise_bn_dataset(config, plan, num_batches: int | None = None, process_index: int = 0,
+                       process_count: int = 1, *, key: int = 0,
+                       videos: datasets.VideoList | None = None, with_metadata: bool = False,
+                       as_numpy: bool = True):
   """Batches at the base shape (no short cycle) to recompute BN statistics.
 
   The clips come from their own stream (`sampling.PRECISE_BN_DOMAIN`), keyed by `key`
@@ -319,14 +356,15 @@ def precise_bn_dataset(config, plan, num_batches: int | None = None, *, key: int
     config: the experiment config.
     plan: the run's plan (its base shape).
     num_batches: batches (default `config.train.precise_bn_batches`).
-    key: selects the clips; different keys give different clips.
     process_index: this host's index.
     process_count: number of hosts.
+    key: selects the clips; different keys give different clips.
     videos: the training videos (default: loaded from the config).
     with_metadata: as in `train_dataset`.
+    as_numpy: return an iterator of numpy dicts (else the tf.data.Dataset).
 
   Returns:
-    A tf.data.Dataset of `num_batches` batch dicts.
+    An iterator of `num_batches` batch dicts.
   """
   if videos is None:
     videos = datasets.load(config, config.data.train_split)
@@ -338,8 +376,9 @@ def precise_bn_dataset(config, plan, num_batches: int | None = None, *, key: int
                stride_lo=np.full(n, tau), stride_hi=np.full(n, tau), jitter_lo=np.full(n, lo),
                jitter_hi=np.full(n, hi),
                example_offset=int(key) * n * b0 + np.arange(n, dtype=np.int64) * b0)
-  return _table_dataset(config, videos, table, 0, process_index, process_count,
-                        sampling.PRECISE_BN_DOMAIN, with_metadata)
+  ds = _table_dataset(config, videos, table, 0, process_index, process_count,
+                      sampling.PRECISE_BN_DOMAIN, with_metadata)
+  return ds.as_numpy_iterator() if as_numpy else ds
 
 
 # ----------------------------------------------------------------------------------------
@@ -398,9 +437,9 @@ def eval_videos(config, split: str | None = None) -> datasets.VideoList:
   return videos.take(int(config.eval.max_videos))
 
 
-def eval_dataset(config, split: str | None = None, process_index: int = 0,
-                 process_count: int = 1, *, videos: datasets.VideoList | None = None,
-                 with_metadata: bool = False) -> tf.data.Dataset:
+def eval_dataset(config, process_index: int = 0, process_count: int = 1, *,
+                 split: str | None = None, videos: datasets.VideoList | None = None,
+                 with_metadata: bool = False, as_numpy: bool = True):
   """Multi-view test batches: every view of every video exactly once over all hosts.
 
   Views are ordered video by video (temporal view major, spatial crop minor) and cut
@@ -410,14 +449,15 @@ def eval_dataset(config, split: str | None = None, process_index: int = 0,
 
   Args:
     config: the experiment config (`config.eval.*`, `config.data.*`).
-    split: the split (default `config.data.eval_split`).
     process_index: this host's index.
     process_count: number of hosts (must divide `config.eval.batch_size`).
+    split: the split (default `config.data.eval_split`).
     videos: the videos (default `eval_videos(config, split)`).
     with_metadata: also return `temporal_view`, `spatial_crop`, `frame_indices`, `crop`.
+    as_numpy: return an iterator of numpy dicts (else the tf.data.Dataset).
 
   Returns:
-    A tf.data.Dataset of `num_eval_steps` batch dicts.
+    An iterator of `num_eval_steps` batch dicts.
   """
   if videos is None:
     videos = eval_videos(config, split)
@@ -491,7 +531,8 @@ def eval_dataset(config, split: str | None = None, process_index: int = 0,
     b["mask"] = tf.cast(b["mask"], tf.float32)
     return b
 
-  return _options(config, ds.map(finish)).prefetch(2)
+  ds = _options(config, ds.map(finish)).prefetch(2)
+  return ds.as_numpy_iterator() if as_numpy else ds
 
 
 def describe(batch: dict[str, Any]) -> str:
