@@ -1,0 +1,286 @@
+# Copyright 2026 The mgjax Authors.
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+"""Building blocks shared by the video models: convolutions, pooling, GroupedBatchNorm.
+
+Everything is channels-last (NDHWC: batch, time, height, width, channels).
+
+Padding is always explicit and symmetric (k // 2 on both sides), as in the
+PyTorch reference implementations: XLA's "SAME" pads asymmetrically for strided
+convolutions, which would shift every feature map by one pixel and break
+numerical parity with converted checkpoints.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple, Sequence
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from flax import nnx
+
+Array = jax.Array
+Dtype = Any
+
+# BatchNorm constants of the reference configs (torch momentum 0.1 = flax 0.9).
+BN_EPS = 1e-5
+BN_MOMENTUM = 0.9
+
+
+
+def conv_init(key: Array, shape: Sequence[int], dtype: Dtype = jnp.float32) -> Array:
+  """He-normal with fan_out, as Caffe2's MSRAFill / torch's kaiming_normal_(mode="fan_out").
+
+  std = sqrt(2 / (out_channels × kernel volume)), a plain (not truncated) normal.
+  The normals are drawn as a flat vector whose length is rounded up to a power
+  of two and then cut: eager model construction compiles one random-number
+  kernel per distinct shape (~0.25 s each on CPU), and a ResNet has ~100 conv
+  shapes but only ~20 such lengths.
+
+  Args:
+    key: PRNG key.
+    shape: (t, h, w, in, out) kernel shape.
+    dtype: parameter dtype.
+
+  Returns:
+    The initial kernel.
+  """
+  shape = tuple(int(d) for d in shape)
+  n = int(np.prod(shape))
+  fan_out = shape[-1] * int(np.prod(shape[:-2]))
+  padded = 1 << max(n - 1, 1).bit_length()
+  z = jax.random.normal(key, (padded,), jnp.float32)
+  return (jax.lax.slice(z, (0,), (n,)) * np.sqrt(2.0 / fan_out)).reshape(shape).astype(dtype)
+
+# The classifier: N(0, 0.01), bias 0 (MODEL.FC_INIT_STD of the reference configs).
+fc_init = nnx.initializers.normal(0.01)
+
+
+class NormContext(NamedTuple):
+  """How every BatchNorm of one forward pass behaves.
+
+  Attributes:
+    train: normalise with batch statistics and update the running statistics.
+    group_size: clips per BN group (None: the whole batch is one group).
+    momentum: weight of the old running statistics (flax convention); None uses
+      each layer's default. May be a traced scalar (precise BN changes it per step).
+  """
+  train: bool
+  group_size: int | None = None
+  momentum: Any = None
+
+
+def triple(v: int | Sequence[int]) -> tuple[int, int, int]:
+  """Returns `v` as a (t, h, w) tuple."""
+  if isinstance(v, int):
+    return (v, v, v)
+  v = tuple(int(i) for i in v)
+  if len(v) != 3:
+    raise ValueError(f"expected 3 values (t, h, w), got {v}")
+  return v  # type: ignore[return-value]
+
+
+def conv3d(in_features: int, out_features: int, kernel_size: int | Sequence[int],
+           strides: int | Sequence[int] = 1, *, use_bias: bool = False,
+           dtype: Dtype = jnp.float32, rngs: nnx.Rngs,
+           kernel_init=conv_init) -> nnx.Conv:
+  """A 3D convolution with symmetric k // 2 zero padding (PyTorch semantics).
+
+  Args:
+    in_features: input channels.
+    out_features: output channels.
+    kernel_size: (t, h, w) kernel or one int for all three.
+    strides: (t, h, w) strides or one int.
+    use_bias: add a bias (only the non-local blocks use one).
+    dtype: compute dtype; parameters stay float32.
+    rngs: random streams for the initialisers.
+    kernel_init: kernel initialiser (He-normal fan_out by default).
+
+  Returns:
+    An `nnx.Conv` whose kernel has shape (t, h, w, in, out).
+  """
+  k = triple(kernel_size)
+  return nnx.Conv(in_features, out_features, kernel_size=k, strides=triple(strides),
+                  padding=[(i // 2, i // 2) for i in k], use_bias=use_bias, dtype=dtype,
+                  param_dtype=jnp.float32, kernel_init=kernel_init,
+                  bias_init=nnx.initializers.zeros, rngs=rngs)
+
+
+def max_pool3d(x: Array, window: Sequence[int], strides: Sequence[int],
+               padding: Sequence[int] = (0, 0, 0)) -> Array:
+  """3D max pooling over NDHWC with symmetric padding by -inf (PyTorch semantics).
+
+  Args:
+    x: [B, T, H, W, C].
+    window: (t, h, w) window.
+    strides: (t, h, w) strides.
+    padding: (t, h, w) padding on each side; output sizes round down like torch.
+
+  Returns:
+    The pooled array.
+  """
+  init = jnp.array(-jnp.inf, x.dtype)
+  pads = ((0, 0),) + tuple((p, p) for p in padding) + ((0, 0),)
+  return jax.lax.reduce_window(x, init, jax.lax.max, (1, *window, 1), (1, *strides, 1), pads)
+
+
+def _explicit_batch_spec(x: Array):
+  """The PartitionSpec of `x` when its batch axis is sharded over Explicit mesh axes."""
+  sharding = getattr(jax.typeof(x), "sharding", None)
+  spec = getattr(sharding, "spec", None)
+  mesh = getattr(sharding, "mesh", None)
+  if spec is None or mesh is None or getattr(mesh, "empty", False) or not len(spec):
+    return None
+  if spec[0] is None:
+    return None
+  return spec
+
+
+def _per_clip_group_mean(s: Array, group_size: int, count: int) -> Array:
+  """Group means of per-clip sums, broadcast back to every clip of the group.
+
+  Args:
+    s: [B, C] per-clip sums.
+    group_size: clips per group.
+    count: elements per group and channel (group_size × T × H × W).
+
+  Returns:
+    [B, C]: row b holds the mean of the group that clip b belongs to.
+  """
+  b, c = s.shape
+  g = s.reshape(b // group_size, group_size, c).sum(axis=1) / count
+  return jnp.repeat(g, group_size, axis=0, total_repeat_length=b)
+
+
+def group_mean(s: Array, group_size: int, count: int) -> Array:
+  """`_per_clip_group_mean` that works whatever the sharding of the batch axis.
+
+  The reduction runs on [B, C] per-clip sums, a tiny array next to the
+  activations, so a group that spans devices costs one small collective and a
+  group inside one device none. Under Auto mesh axes (or no mesh) XLA's SPMD
+  partitioner places the collectives itself. Under Explicit axes a reshape that
+  splits the sharded batch axis into (groups, group_size) is rejected by JAX's
+  sharding-in-types rules when a group spans devices, so the few lines run with
+  the mesh axes switched to Auto and the result comes back batch-sharded like
+  the input.
+
+  Args:
+    s: [B, C] per-clip sums.
+    group_size: clips per group (divides B).
+    count: elements per group and channel.
+
+  Returns:
+    [B, C] per-clip group means, sharded like `s`.
+  """
+  spec = _explicit_batch_spec(s)
+  if spec is None:
+    return _per_clip_group_mean(s, group_size, count)
+  fn = jax.sharding.auto_axes(lambda t: _per_clip_group_mean(t, group_size, count),
+                              out_sharding=jax.sharding.PartitionSpec(*spec))
+  return fn(s)
+
+
+class GroupedBatchNorm(nnx.Module):
+  """BatchNorm with statistics over fixed groups of clips of the global batch.
+
+  Multigrid computes BN statistics over groups of `bn_group_size` clips
+  (8 long-cycle clips in the paper), whatever the global batch and however it is
+  split over devices. The reference needs two mechanisms for that (sub-BN when a
+  device holds several groups, sync-BN when a group spans devices); here the
+  global batch is viewed as (groups, group_size) and each group is normalised
+  with its own statistics. Under `jax.jit` with the batch sharded over a mesh,
+  XLA inserts the cross-device reductions that a group needs and none for groups
+  inside one device.
+
+  Running statistics follow the reference's aggregation of sub-BN statistics:
+  mean = mean of the group means; variance = mean of the (unbiased, n/(n-1) as
+  torch) group variances + variance of the group means. With one group this is
+  exactly torch's BatchNorm update.
+
+  Attributes:
+    scale, bias: the affine parameters (torch's weight and bias).
+    mean, var: running statistics (torch's running_mean and running_var).
+  """
+
+  def __init__(self, num_features: int, *, eps: float = BN_EPS, momentum: float = BN_MOMENTUM,
+               zero_init: bool = False, dtype: Dtype = jnp.float32):
+    """Creates the layer.
+
+    Args:
+      num_features: channels (last axis).
+      eps: added to the variance (1e-5 as torch).
+      momentum: weight of the old running statistics (0.9 = torch's 0.1).
+      zero_init: initialise the scale to 0 (last BN of a residual branch), so
+        that each block starts as the identity.
+      dtype: output dtype; statistics are always computed in float32.
+    """
+    init = jnp.zeros if zero_init else jnp.ones
+    self.scale = nnx.Param(init((num_features,), jnp.float32))
+    self.bias = nnx.Param(jnp.zeros((num_features,), jnp.float32))
+    self.mean = nnx.BatchStat(jnp.zeros((num_features,), jnp.float32))
+    self.var = nnx.BatchStat(jnp.ones((num_features,), jnp.float32))
+    self.num_features = num_features
+    self.eps = eps
+    self.momentum = momentum
+    self.dtype = dtype
+
+  def __call__(self, x: Array, ctx: NormContext | bool) -> Array:
+    """Normalises `x` [B, ..., C].
+
+    Args:
+      x: input, channels last.
+      ctx: a NormContext, or a bool meaning NormContext(train=bool).
+
+    Returns:
+      The normalised array, in the layer's dtype.
+
+    Raises:
+      ValueError: when the batch does not divide into groups of `group_size`.
+    """
+    if isinstance(ctx, bool):
+      ctx = NormContext(train=ctx)
+    x32 = x.astype(jnp.float32)
+    scale = self.scale[...]
+    bias = self.bias[...]
+    if not ctx.train:
+      inv = jax.lax.rsqrt(self.var[...] + self.eps) * scale
+      y = x32 * inv + (bias - self.mean[...] * inv)
+      return y.astype(self.dtype)
+
+    batch = x.shape[0]
+    group = batch if ctx.group_size is None else min(int(ctx.group_size), batch)
+    if group < 1 or batch % group:
+      raise ValueError(f"batch of {batch} clips does not divide into BN groups of {group}")
+    red = tuple(range(1, x.ndim - 1))
+    per_clip = int(np.prod([x.shape[a] for a in red], dtype=np.int64))
+    count = group * per_clip
+    bshape = (batch,) + (1,) * len(red) + (x.shape[-1],)
+
+    # Two passes (mean, then centred squares) for the same rounding as torch.
+    mean = group_mean(x32.sum(axis=red), group, count)                   # [B, C]
+    centred = x32 - mean.reshape(bshape)
+    var = group_mean(jnp.square(centred).sum(axis=red), group, count)    # [B, C]
+    inv = jax.lax.rsqrt(var + self.eps).reshape(bshape) * scale
+    y = centred * inv + bias
+
+    # Every group appears group_size times in the per-clip rows, so plain means
+    # over the batch axis are means over groups.
+    momentum = self.momentum if ctx.momentum is None else ctx.momentum
+    unbiased = count / max(count - 1, 1)
+    batch_mean = mean.mean(axis=0)
+    batch_var = (var * unbiased).mean(axis=0) + jnp.square(mean - batch_mean).mean(axis=0)
+    momentum = jnp.asarray(momentum, jnp.float32)
+    self.mean[...] = momentum * self.mean[...] + (1.0 - momentum) * jax.lax.stop_gradient(batch_mean)
+    self.var[...] = momentum * self.var[...] + (1.0 - momentum) * jax.lax.stop_gradient(batch_var)
+    return y.astype(self.dtype)
