@@ -126,6 +126,7 @@ def stride_indices(num_frames, clip_frames: int, stride, u) -> tf.Tensor:
   """
   num_frames = tf.cast(num_frames, tf.int32)
   stride = tf.cast(stride, tf.int32)
+  clip_frames = tf.cast(clip_frames, tf.int32)
   span = (clip_frames - 1) * stride + 1
   max_start = tf.maximum(num_frames - span, 0)
   start = tf.minimum(tf.cast(tf.floor(tf.cast(u, tf.float64) * tf.cast(max_start + 1, tf.float64)),
@@ -151,8 +152,9 @@ def segment_bounds(num_frames, clip_frames: int) -> tuple[tf.Tensor, tf.Tensor]:
 
   As the reference: segment size (F - 1) / T, bounds rounded.
   """
-  size = tf.cast(num_frames - 1, tf.float64) / clip_frames
-  i = tf.range(clip_frames, dtype=tf.float64)
+  t = tf.cast(clip_frames, tf.float64)
+  size = tf.cast(num_frames - 1, tf.float64) / t
+  i = tf.range(t, dtype=tf.float64)
   start = tf.cast(tf.round(size * i), tf.int32)
   end = tf.cast(tf.round(size * (i + 1)), tf.int32)
   return start, end
@@ -274,7 +276,8 @@ def train_draws(key: tf.Tensor, *, clip_frames: int, stride_range, jitter_range,
   crop_u = uniform(key, _CROP, [2])
   return dict(
       stride=uniform_int(key, _STRIDE, stride_range[0], stride_range[1]),
-      start=uniform(key, _SEGMENTS, [clip_frames]) if segment else uniform(key, _START),
+      start=(uniform(key, _SEGMENTS, tf.reshape(tf.cast(clip_frames, tf.int32), [1])) if segment
+             else uniform(key, _START)),
       scale=uniform_int(key, _SCALE, jitter_range[0], jitter_range[1]),
       u_y=crop_u[0], u_x=crop_u[1],
       flip=tf.logical_and(tf.constant(bool(flip)), uniform(key, _FLIP) < 0.5))
