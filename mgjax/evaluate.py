@@ -187,16 +187,15 @@ def evaluate_checkpoint(config: ml_collections.ConfigDict, workdir: str,
   return evaluate(config, mesh, model_def, state, path)
 
 
-_CKPT_STEP = flags.DEFINE_integer("step", None, "Checkpoint step to evaluate (default: latest).")
-
-
 def main(argv):
   del argv
   from mgjax import main as main_lib  # pylint: disable=g-import-not-at-top
   config, workdir = main_lib.setup()
-  result = evaluate_checkpoint(config, workdir, _CKPT_STEP.value)
+  result = evaluate_checkpoint(config, workdir, flags.FLAGS.step)
   print(json.dumps(result["metrics"], indent=1))
 
 
 if __name__ == "__main__":
+  # Defined here, not at import: the trainer imports this module as a library.
+  flags.DEFINE_integer("step", None, "Checkpoint step to evaluate (default: latest).")
   app.run(main)

@@ -32,9 +32,6 @@ from ml_collections import config_flags
 from mgjax import config as config_lib
 from mgjax import multigrid
 
-_CONFIG = config_flags.DEFINE_config_file("config", None, "Experiment config file.", lock_config=True)
-_JSON = flags.DEFINE_bool("json", False, "Print the plan as one JSON document.")
-_PLOT = flags.DEFINE_string("plot", None, "Write the schedule figure to this PNG file.")
 
 
 def _shape(b: int, t: int, s: int) -> str:
@@ -155,7 +152,7 @@ def plot(plan: multigrid.Plan, path: str) -> None:
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError("Too many command-line arguments.")
-  config = _CONFIG.value
+  config = flags.FLAGS.config
   if config is None:
     raise app.UsageError("--config is required.")
   try:
@@ -163,15 +160,19 @@ def main(argv):
     plan = multigrid.Plan.from_config(config)
   except config_lib.ConfigError as e:
     sys.exit(f"error: {e}")
-  if _JSON.value:
+  if flags.FLAGS.json:
     print(json.dumps(plan.summary(), indent=1))
   else:
     print(format_table(plan))
-  if _PLOT.value:
-    plot(plan, _PLOT.value)
-    if not _JSON.value:
-      print(f"plot written to {_PLOT.value}")
+  if flags.FLAGS.plot:
+    plot(plan, flags.FLAGS.plot)
+    if not flags.FLAGS.json:
+      print(f"plot written to {flags.FLAGS.plot}")
 
 
 if __name__ == "__main__":
+  # Flags are defined here, not at import: the trainer imports this module's plot.
+  config_flags.DEFINE_config_file("config", None, "Experiment config file.", lock_config=True)
+  flags.DEFINE_bool("json", False, "Print the plan as one JSON document.")
+  flags.DEFINE_string("plot", None, "Write the schedule figure to this PNG file.")
   app.run(main)

@@ -130,7 +130,8 @@ def max_pool3d(x: Array, window: Sequence[int], strides: Sequence[int],
   Returns:
     The pooled array.
   """
-  init = jnp.array(-jnp.inf, x.dtype)
+  # A Python scalar init lets JAX recognise the max monoid, which has a gradient.
+  init = -jnp.inf
   pads = ((0, 0),) + tuple((p, p) for p in padding) + ((0, 0),)
   return jax.lax.reduce_window(x, init, jax.lax.max, (1, *window, 1), (1, *strides, 1), pads)
 

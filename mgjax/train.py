@@ -1,0 +1,501 @@
+# Copyright 2026 The mgjax Authors.
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+"""Training as a library: state, compiled steps per shape, and the loop.
+
+The train state is a pytree of pure arrays (parameters, BatchNorm statistics and
+RNG state of the NNX model, optimizer state, step). Each step is a pure function
+compiled with `jax.jit` ahead of time for every distinct (B, T, S, BN group) of the
+multigrid plan, before step 0, and JAX's persistent compilation cache makes a
+restart skip the compiles. The plan decides everything that changes over the run
+(shapes, LR, BN groups); the input pipeline is a pure function of the step, so a
+restored checkpoint continues bit-for-bit.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import os
+import signal
+import time
+from typing import Any, Callable, Iterator
+
+from absl import logging
+from clu import metric_writers
+from clu import periodic_actions
+import flax.nnx as nnx
+import jax
+import jax.numpy as jnp
+import ml_collections
+import numpy as np
+import optax
+
+from mgjax import checkpointing
+from mgjax import config as config_lib
+from mgjax import multigrid
+from mgjax import sharding
+from mgjax.models import layers
+from mgjax.models import registry
+
+State = dict[str, Any]
+StepKey = tuple[int, int, int, int]  # (global batch, T, S, BN group size).
+
+
+class NonFiniteLossError(RuntimeError):
+  """The loss became NaN or infinite; the last good checkpoint is kept."""
+
+
+# ----------------------------------------------------------------------- model
+@dataclasses.dataclass(frozen=True)
+class ModelDef:
+  """What the pure step functions need to rebuild the NNX model."""
+  graphdef: Any
+  decay_mask: Any  # Pure tree of bools over the parameters: False for BatchNorm.
+
+
+def _pure_split(model: nnx.Module) -> tuple[Any, dict, dict]:
+  graphdef, params, rest = nnx.split(model, nnx.Param, ...)
+  return graphdef, nnx.to_pure_dict(params), nnx.to_pure_dict(rest)
+
+
+def merge(model_def: ModelDef, params: dict, rest: dict) -> nnx.Module:
+  """The NNX model from the pure state (inside or outside jit)."""
+  return nnx.merge(model_def.graphdef, nnx.State(params), nnx.State(rest))
+
+
+def build_model(config: ml_collections.ConfigDict, mesh: jax.sharding.Mesh) -> tuple[ModelDef, dict, dict]:
+  """Initialises the model's state directly on the mesh, replicated.
+
+  Built under jit (eager construction of a large NNX model is slow); the graph
+  comes from an abstract instance.
+
+  Returns:
+    (model definition, parameters, other state) — the last two pure trees.
+  """
+  create = lambda: registry.create_model(config.model, rngs=nnx.Rngs(config.seed))
+  abstract = nnx.eval_shape(create)
+  graphdef, abstract_params, _ = _pure_split(abstract)
+  bn_paths = [path for path, node in nnx.iter_graph(abstract)
+              if isinstance(node, layers.GroupedBatchNorm)]
+
+  def decays(path, _):
+    keys = tuple(getattr(k, "key", getattr(k, "idx", None)) for k in path)
+    return not any(keys[:len(p)] == tuple(p) for p in bn_paths)
+
+  mask = jax.tree_util.tree_map_with_path(decays, abstract_params)
+  init = jax.jit(lambda: _pure_split(create())[1:], out_shardings=sharding.replicated(mesh))
+  params, rest = init()
+  return ModelDef(graphdef, mask), params, rest
+
+
+def make_optimizer(config: ml_collections.ConfigDict, plan: multigrid.Plan,
+                   model_def: ModelDef) -> optax.GradientTransformation:
+  """SGD with (Nesterov) momentum, the plan's LR, no weight decay on BatchNorm."""
+  o = config.optim
+  return optax.chain(
+      optax.add_decayed_weights(o.weight_decay, mask=model_def.decay_mask),
+      optax.sgd(plan.optax_schedule(), momentum=o.momentum, nesterov=o.nesterov))
+
+
+def init_state(config, plan, mesh) -> tuple[ModelDef, optax.GradientTransformation, State]:
+  """A fresh train state on the mesh."""
+  model_def, params, rest = build_model(config, mesh)
+  tx = make_optimizer(config, plan, model_def)
+  opt_state = jax.jit(tx.init, out_shardings=sharding.replicated(mesh))(params)
+  step = jax.device_put(jnp.zeros((), jnp.int32), sharding.replicated(mesh))
+  return model_def, tx, dict(step=step, params=params, rest=rest, opt_state=opt_state)
+
+
+# ----------------------------------------------------------------------- steps
+def normalize(video: jax.Array, config: ml_collections.ConfigDict) -> jax.Array:
+  """uint8 frames → normalised compute-dtype input (done on the device)."""
+  dtype = jnp.bfloat16 if config.model.dtype == "bfloat16" else jnp.float32
+  mean = jnp.asarray(config.data.mean, jnp.float32) * 255.0
+  std = jnp.asarray(config.data.std, jnp.float32) * 255.0
+  return ((video.astype(jnp.float32) - mean) / std).astype(dtype)
+
+
+def loss_and_metrics(logits: jax.Array, labels: jax.Array, multi_label: bool):
+  """Cross-entropy (softmax, or sigmoid for multi-label) and top-1 accuracy."""
+  logits = logits.astype(jnp.float32)
+  if multi_label:
+    loss = optax.sigmoid_binary_cross_entropy(logits, labels).mean()
+    top1 = jnp.mean(jnp.take_along_axis(labels, jnp.argmax(logits, -1)[:, None], 1))
+  else:
+    loss = optax.softmax_cross_entropy_with_integer_labels(logits, labels).mean()
+    top1 = jnp.mean(jnp.argmax(logits, -1) == labels)
+  return loss, top1
+
+
+def train_step(state: State, batch: dict[str, jax.Array], *, model_def: ModelDef,
+               tx: optax.GradientTransformation, config: ml_collections.ConfigDict,
+               bn_group_size: int) -> tuple[State, dict[str, jax.Array]]:
+  """One SGD step on a global batch (pure; compiled per shape)."""
+  x = normalize(batch["video"], config)
+
+  def loss_fn(params):
+    model = merge(model_def, params, state["rest"])
+    logits = model(x, train=True, bn_group_size=bn_group_size)
+    loss, top1 = loss_and_metrics(logits, batch["label"], config.data.multi_label)
+    return loss, (top1, _pure_split(model)[2])
+
+  (loss, (top1, rest)), grads = jax.value_and_grad(loss_fn, has_aux=True)(state["params"])
+  updates, opt_state = tx.update(grads, state["opt_state"], state["params"])
+  params = optax.apply_updates(state["params"], updates)
+  new = dict(step=state["step"] + 1, params=params, rest=rest, opt_state=opt_state)
+  return new, dict(loss=loss, top1=top1)
+
+
+def precise_bn_step(state: State, batch: dict[str, jax.Array], momentum: jax.Array, *,
+                    model_def: ModelDef, config: ml_collections.ConfigDict) -> State:
+  """Accumulates one batch into the BatchNorm statistics (running average)."""
+  model = merge(model_def, state["params"], state["rest"])
+  model(normalize(batch["video"], config), train=True,
+        bn_group_size=config.multigrid.bn_group_size, bn_momentum=momentum)
+  return dict(state, rest=_pure_split(model)[2])
+
+
+def eval_step(state: State, video: jax.Array, *, model_def: ModelDef,
+              config: ml_collections.ConfigDict) -> jax.Array:
+  """Scores of a batch of views: softmax, or sigmoid for multi-label."""
+  model = merge(model_def, state["params"], state["rest"])
+  logits = model(normalize(video, config), train=False).astype(jnp.float32)
+  return jax.nn.sigmoid(logits) if config.data.multi_label else jax.nn.softmax(logits)
+
+
+class CompiledSteps:
+  """One ahead-of-time compiled train step per distinct (B, T, S, BN group).
+
+  Compiles every shape of the plan before step 0; calling a shape that was not
+  compiled is an error rather than a silent recompilation.
+  """
+
+  def __init__(self, step_fn: Callable, mesh: jax.sharding.Mesh, label_shape: Callable,
+               state: State):
+    self._fn, self._mesh, self._label_shape = step_fn, mesh, label_shape
+    self._state = jax.tree.map(
+        lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=x.sharding), state)
+    self.executables: dict[StepKey, Any] = {}
+
+  def compile(self, key: StepKey) -> float:
+    """Compiles one shape; returns the seconds it took."""
+    start = time.perf_counter()
+    b, t, s, g = key
+    batch = sharding.abstract_batch(self._mesh, {
+        "video": ((b, t, s, s, 3), jnp.uint8), "label": self._label_shape(b)})
+    fn = jax.jit(lambda st, bt: self._fn(st, bt, bn_group_size=g), donate_argnums=0)
+    self.executables[key] = fn.lower(self._state, batch).compile()
+    return time.perf_counter() - start
+
+  def __call__(self, key: StepKey, state: State, batch: dict[str, jax.Array]):
+    return self.executables[key](state, batch)
+
+
+def step_keys(plan: multigrid.Plan) -> list[StepKey]:
+  """The distinct (B, T, S, BN group) of the plan's steps, in order of first use."""
+  table = plan.step_table()
+  cols = np.stack([table[k] for k in ("batch_size", "num_frames", "crop_size", "bn_group_size")], 1)
+  _, first = np.unique(cols, axis=0, return_index=True)
+  return [tuple(int(v) for v in cols[i]) for i in sorted(first)]
+
+
+# ----------------------------------------------------------------------- loop
+def setup_compilation_cache(config: ml_collections.ConfigDict, workdir: str) -> str:
+  """Turns on JAX's persistent compilation cache (restarts skip compiles)."""
+  path = config.train.compile_cache_dir or os.path.join(workdir, "compile_cache")
+  jax.config.update("jax_compilation_cache_dir", path)
+  jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
+  jax.config.update("jax_persistent_cache_min_entry_size_bytes", -1)
+  return path
+
+
+class _Preemption:
+  """Turns SIGTERM (TPU preemption, job schedulers) into a flag the loop polls."""
+
+  def __init__(self):
+    self.requested = False
+    self._previous = signal.signal(signal.SIGTERM, self._handle)
+
+  def _handle(self, signum, frame):
+    del signum, frame
+    logging.warning("SIGTERM received: saving a checkpoint and exiting.")
+    self.requested = True
+
+  def should_stop(self, step: int) -> bool:
+    if jax.process_count() > 1:  # Every host must stop at the same step.
+      from jax.experimental import multihost_utils  # pylint: disable=g-import-not-at-top
+      return bool(multihost_utils.reached_preemption_sync_point(step)) or self.requested
+    return self.requested
+
+  def restore(self):
+    signal.signal(signal.SIGTERM, self._previous)
+
+
+def label_spec(config: ml_collections.ConfigDict) -> Callable[[int], tuple]:
+  """Shape and dtype of a batch's labels for a global batch size."""
+  if config.data.multi_label:
+    return lambda b: ((b, config.model.num_classes), jnp.float32)
+  return lambda b: ((b,), jnp.int32)
+
+
+def write_config(config: ml_collections.ConfigDict, workdir: str) -> None:
+  if jax.process_index() == 0:
+    with open(os.path.join(workdir, "config.json"), "w") as f:
+      f.write(config.to_json_best_effort(indent=1))
+
+
+def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str, *,
+                       evaluate_at_end: bool = True) -> dict[str, Any]:
+  """Runs (or resumes) the training of `config` in `workdir`.
+
+  Args:
+    config: a validated config.
+    workdir: checkpoints, TensorBoard logs, the schedule plot and eval results.
+    evaluate_at_end: run precise BN and the multi-view evaluation at the end.
+
+  Returns:
+    A summary: final step, last train metrics, the evaluation's metrics, timings.
+  """
+  from mgjax import evaluate as evaluate_lib  # pylint: disable=g-import-not-at-top
+  from mgjax.data import pipeline  # pylint: disable=g-import-not-at-top
+  from mgjax import schedule  # pylint: disable=g-import-not-at-top
+
+  os.makedirs(workdir, exist_ok=True)
+  setup_compilation_cache(config, workdir)
+  mesh = sharding.make_mesh()
+  config_lib.validate(config, num_devices=mesh.size)
+  config = pipeline.prepare(config)  # Resolves data.root (builds the synthetic set).
+  plan = multigrid.Plan.from_config(config)
+  write_config(config, workdir)
+  writer = metric_writers.create_default_writer(workdir, just_logging=jax.process_index() > 0)
+  if jax.process_index() == 0:
+    schedule.plot(plan, os.path.join(workdir, "schedule.png"))
+  last = plan.num_steps if not config.train.max_steps else min(plan.num_steps, config.train.max_steps)
+
+  model_def, tx, state = init_state(config, plan, mesh)
+  ckpt = checkpointing.Checkpointer(os.path.join(workdir, "checkpoints"), config.train.keep_checkpoints)
+  start = ckpt.latest_step()
+  if start is not None:
+    state = ckpt.restore(state, start)
+    logging.info("Resumed from the checkpoint at step %d.", start)
+  else:
+    start = 0
+    if config.train.init_from:
+      state = dict(state, params=load_init_params(config, state["params"], mesh))
+  start = int(jax.device_get(state["step"]))
+
+  step_fn = lambda st, bt, bn_group_size: train_step(
+      st, bt, model_def=model_def, tx=tx, config=config, bn_group_size=bn_group_size)
+  compiled = CompiledSteps(step_fn, mesh, label_spec(config), state)
+  keys = step_keys(plan)
+  table = plan.step_table()
+  needed = sorted(set(map(tuple, np.stack([table[k][start:last] for k in (
+      "batch_size", "num_frames", "crop_size", "bn_group_size")], 1).tolist())), key=keys.index)
+  for i, key in enumerate(needed):
+    seconds = compiled.compile(key)
+    logging.info("Compiled step shape %d/%d B=%d T=%d S=%d bn_group=%d in %.1fs",
+                 i + 1, len(needed), *key, seconds)
+
+  eval_steps = _eval_steps(config, plan, last)
+  segment_ends = {s.first_step + s.num_steps for s in plan.segments}
+  report = periodic_actions.ReportProgress(num_train_steps=last, writer=writer)
+  preemption = _Preemption()
+  batches = pipeline.train_dataset(config, plan, start, jax.process_index(), jax.process_count())
+  timer = _Timer()
+  pending: tuple[int, Any] | None = None  # Loss of the last step, checked one step late.
+  summary: dict[str, Any] = {"start_step": start}
+  try:
+    for step in range(start, last):
+      with timer.waiting():
+        local = next(batches)
+      key = tuple(int(table[k][step]) for k in ("batch_size", "num_frames", "crop_size",
+                                                 "bn_group_size"))
+      failed = int(np.sum(local.pop("failed", 0)))
+      state, metrics = compiled(key, state, sharding.global_batch(mesh, local))
+      if pending is not None:
+        _check_finite(*pending)
+      pending = (step, metrics["loss"])
+      timer.count(key[0], failed)
+      done = step + 1
+      report(done)
+      if done % config.train.log_every_steps == 0 or done == last:
+        _check_finite(*pending)
+        summary["train"] = _log_train(writer, done, metrics, plan, table, step, timer)
+      stop = preemption.should_stop(done)
+      if done % config.train.checkpoint_every_steps == 0 or done in segment_ends or done == last or stop:
+        _check_finite(*pending)
+        ckpt.save(done, state)
+      if done in eval_steps and done != last:
+        state = _evaluate(config, plan, mesh, model_def, state, writer, done, workdir, evaluate_lib)
+      if stop:
+        logging.warning("Stopped at step %d after SIGTERM; the checkpoint is saved.", done)
+        summary["preempted"] = True
+        break
+    else:
+      if evaluate_at_end and last > start:
+        state = _evaluate(config, plan, mesh, model_def, state, writer, last, workdir, evaluate_lib,
+                          summary=summary)
+  finally:
+    ckpt.close()
+    preemption.restore()
+    writer.flush()
+  summary.update(final_step=int(jax.device_get(state["step"])), failed_clips=timer.failed,
+                 compiled_shapes=len(compiled.executables))
+  return summary
+
+
+def _check_finite(step: int, loss: jax.Array) -> None:
+  value = float(jax.device_get(loss))
+  if not np.isfinite(value):
+    raise NonFiniteLossError(
+        f"The loss is {value} at step {step + 1}: stopping. The last good checkpoint is kept; "
+        "lower optim.base_lr or check the data, then restart to resume from it.")
+
+
+def _eval_steps(config, plan: multigrid.Plan, last: int) -> set[int]:
+  every = config.train.eval_every_epochs
+  if not every:
+    return set()
+  epochs = np.arange(every, plan.max_epoch, every)
+  steps = {plan.step_of_epoch(float(e)) for e in epochs}
+  return {k for k in steps if 0 < k < last}
+
+
+class _Timer:
+  """Wall time, time waiting for data, clips and failed clips since the last log."""
+
+  def __init__(self):
+    self.failed = 0
+    self._reset()
+
+  def _reset(self):
+    self.t0, self.wait, self.clips = time.perf_counter(), 0.0, 0
+
+  def waiting(self):
+    timer = self
+
+    class _Ctx:
+      def __enter__(self):
+        self.t = time.perf_counter()
+
+      def __exit__(self, *exc):
+        timer.wait += time.perf_counter() - self.t
+    return _Ctx()
+
+  def count(self, clips: int, failed: int):
+    self.clips += clips
+    self.failed += failed
+
+  def take(self) -> tuple[float, float, int]:
+    elapsed = max(time.perf_counter() - self.t0, 1e-9)
+    out = (elapsed, self.wait / elapsed, self.clips)
+    self._reset()
+    return out
+
+
+def _log_train(writer, done: int, metrics, plan: multigrid.Plan, table, step: int,
+               timer: _Timer) -> dict[str, float]:
+  elapsed, wait_fraction, clips = timer.take()
+  m = jax.device_get(metrics)
+  seen = int(table["example_offset"][step] + table["batch_size"][step])
+  scalars = dict(
+      loss=float(m["loss"]), top1=float(m["top1"]), lr=float(table["lr"][step]),
+      batch_size=int(table["batch_size"][step]), num_frames=int(table["num_frames"][step]),
+      crop_size=int(table["crop_size"][step]), clips_per_sec=clips / elapsed,
+      examples_seen=seen, epoch=seen / plan.num_examples,
+      data_wait_fraction=wait_fraction, failed_clips=timer.failed)
+  writer.write_scalars(done, {f"train/{k}": v for k, v in scalars.items()})
+  return scalars
+
+
+def _evaluate(config, plan, mesh, model_def, state, writer, step, workdir, evaluate_lib,
+              summary=None):
+  """Precise BN, then the multi-view evaluation; logs and writes the results."""
+  state = precise_bn(config, plan, mesh, model_def, state)
+  result = evaluate_lib.evaluate(config, mesh, model_def, state,
+                                 os.path.join(workdir, f"eval_{step}.json"))
+  writer.write_scalars(step, {f"eval/{k}": v for k, v in result["metrics"].items()
+                              if isinstance(v, (int, float))})
+  if summary is not None:
+    summary["eval"] = result["metrics"]
+  return state
+
+
+def precise_bn(config, plan, mesh, model_def, state) -> State:
+  """Recomputes BatchNorm statistics over `train.precise_bn_batches` base-shape batches."""
+  from mgjax.data import pipeline  # pylint: disable=g-import-not-at-top
+  n = config.train.precise_bn_batches
+  if n <= 0:
+    return state
+  b, t, s = plan.base_shape
+  batch = sharding.abstract_batch(mesh, {"video": ((b, t, s, s, 3), jnp.uint8)})
+  abstract = jax.tree.map(lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=x.sharding),
+                          state)
+  fn = jax.jit(lambda st, bt, m: precise_bn_step(st, bt, m, model_def=model_def, config=config))
+  step = fn.lower(abstract, batch, jax.ShapeDtypeStruct((), jnp.float32)).compile()
+  batches = pipeline.precise_bn_dataset(config, plan, n, jax.process_index(), jax.process_count())
+  for i, local in zip(range(n), batches):
+    # Momentum i/(i+1): the running statistics become the mean over the batches.
+    video = sharding.global_batch(mesh, {"video": local["video"]})
+    state = step(state, video, jnp.float32(i / (i + 1)))
+  return state
+
+
+def load_init_params(config, params, mesh) -> dict:
+  """Parameters from `train.init_from`, with a fresh head if the classes differ.
+
+  Accepts an mgjax checkpoint directory or a PySlowFast / PyTorchVideo checkpoint
+  file (.pyth / .pkl), converted on the fly.
+  """
+  from mgjax.models import convert  # pylint: disable=g-import-not-at-top
+  path = config.train.init_from
+  if os.path.isdir(path):
+    loaded = checkpointing.restore_params(path, params)
+  else:
+    loaded = convert.convert_file_to_params(path, config.model)
+  # Match by path (keys as strings: orbax restores list indices as strings).
+  old = {jax.tree_util.keystr(p, simple=True, separator="/"): v
+         for p, v in jax.tree_util.tree_flatten_with_path(loaded)[0]}
+  fresh = []
+
+  def take(path, value):
+    name = jax.tree_util.keystr(path, simple=True, separator="/")
+    if name in old and tuple(np.shape(old[name])) == tuple(value.shape):
+      return jnp.asarray(old[name], value.dtype)
+    fresh.append(name)  # The head when the number of classes differs.
+    return value
+
+  out = jax.tree_util.tree_map_with_path(take, params)
+  if fresh:
+    logging.info("init_from: kept the fresh initialisation of %s", ", ".join(fresh))
+  return jax.device_put(out, sharding.replicated(mesh))
+
+
+def print_summary(summary: dict[str, Any], workdir: str) -> None:
+  """The end-of-run lines a user looks for: accuracy and where the outputs are."""
+  lines = [f"Trained to step {summary['final_step']} (started at {summary['start_step']}); "
+           f"{summary['compiled_shapes']} compiled step shapes; "
+           f"{summary['failed_clips']} clips failed to decode and were replaced."]
+  ev = summary.get("eval")
+  if ev:
+    views = f"{ev['temporal_views']}x{ev['spatial_crops']} views at {ev['crop_size']}px"
+    if "mAP" in ev:
+      lines.append(f"Test mAP: {100 * ev['mAP']:.2f}% over {ev['num_videos']} videos ({views}).")
+    else:
+      lines.append(f"Test accuracy: top-1 {100 * ev['top1']:.2f}%, top-5 {100 * ev['top5']:.2f}% "
+                   f"over {ev['num_videos']} videos ({views}).")
+  lines += [f"TensorBoard logs: tensorboard --logdir {workdir}",
+            f"Schedule plot:    {os.path.join(workdir, 'schedule.png')}",
+            f"Checkpoints:      {os.path.join(workdir, 'checkpoints')}"]
+  print("\n".join(lines), flush=True)
