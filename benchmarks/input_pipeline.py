@@ -36,7 +36,6 @@ from __future__ import annotations
 import argparse
 import fractions
 import glob
-import io
 import os
 import subprocess
 import sys

@@ -39,6 +39,7 @@ import csv
 import dataclasses
 import io
 import json
+import os
 import posixpath
 import re
 from typing import Sequence
@@ -106,7 +107,6 @@ def _gfile():
 def _exists(path: str) -> bool:
   if frame_store.is_remote(path):
     return _gfile().exists(path)
-  import os  # pylint: disable=g-import-not-at-top
   return os.path.exists(path)
 
 
@@ -281,7 +281,6 @@ def kinetics(root: str, split: str) -> VideoList:
 def _list_dir(directory: str) -> list[str]:
   if frame_store.is_remote(directory):
     return [n.rstrip("/") for n in _gfile().listdir(directory)]
-  import os  # pylint: disable=g-import-not-at-top
   return sorted(os.listdir(directory))
 
 

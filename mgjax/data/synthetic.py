@@ -53,7 +53,6 @@ import hashlib
 import json
 import multiprocessing
 import os
-import shutil
 import sys
 import time
 from typing import Iterator, Sequence
@@ -61,6 +60,7 @@ from typing import Iterator, Sequence
 import numpy as np
 
 from mgjax.data import convert as convert_lib
+from mgjax.data import frame_store
 
 CLASS_NAMES = ("right", "left", "up", "down", "up_right", "up_left", "down_right", "down_left",
                "rotate_clockwise", "rotate_counterclockwise", "zoom_in", "zoom_out")
@@ -366,9 +366,9 @@ def ensure_dataset(config, *, workers: int | None = None, progress: bool = True)
   """Builds the synthetic dataset of a config on first use and returns its directory.
 
   The dataset lives in `cache_dir(config)/synthetic-<hash of the parameters>`. It is
-  built in a private temporary directory and renamed into place when complete (an
-  atomic step), under a file lock so that concurrent callers (several processes of one
-  host) build it once: the others wait and reuse it.
+  built under an exclusive file lock, so that concurrent callers (several processes of
+  one host) build it once while the others wait and then reuse it, and it counts as
+  built only once its `DONE` marker exists (written atomically, last).
 
   Args:
     config: the experiment config (`config.data.synthetic_videos`,
@@ -387,19 +387,12 @@ def ensure_dataset(config, *, workers: int | None = None, progress: bool = True)
     return final
   with _file_lock(final + ".lock"):
     if os.path.exists(os.path.join(final, _DONE)):
-      return final
-    # A stable temporary name: a build interrupted by a crash resumes here next time.
-    tmp = os.path.join(root, f".synthetic-{params.key()}.partial")
+      return final  # Another process built it while this one waited.
+    # Built in place (so the store records the final paths of its sources) and marked
+    # complete last; a build interrupted by a crash resumes here on the next call.
     start = time.time()
-    generate(tmp, params, workers=workers, progress=progress)
-    with open(os.path.join(tmp, _DONE), "w", encoding="utf-8") as f:
-      f.write(f"built in {time.time() - start:.1f} s\n")
-    if os.path.exists(final):  # A stale incomplete directory (no DONE marker).
-      shutil.rmtree(final)
-    os.rename(tmp, final)
-    # The store records absolute source paths of the mp4 files; they moved with the
-    # rename, which only matters to tools that reopen the sources (the benchmark uses
-    # `mp4_path`).
+    generate(final, params, workers=workers, progress=progress)
+    frame_store.atomic_write(os.path.join(final, _DONE), f"built in {time.time() - start:.1f} s\n")
   return final
 
 
