@@ -36,6 +36,7 @@ from __future__ import annotations
 import argparse
 import collections
 import concurrent.futures
+import contextlib
 import dataclasses
 import io
 import json
@@ -43,7 +44,7 @@ import multiprocessing
 import os
 import posixpath
 import sys
-from typing import Callable, Sequence
+from typing import Callable, Iterator, Sequence
 
 from absl import logging
 
@@ -308,6 +309,28 @@ def convert_one(inp: VideoInput, store: str, short_side: int = 256, quality: int
 # Many videos.
 
 
+@contextlib.contextmanager
+def workers_skip_main() -> Iterator[None]:
+  """Keeps spawned worker processes from re-importing the parent's `__main__`.
+
+  A spawned process first imports its parent's main module. For the trainer that is
+  JAX, TensorFlow and the models (seconds and hundreds of MB per worker); for a script
+  without a main guard it is the whole script again (which may wait on a lock the
+  parent holds). The converter's workers need only `mgjax.data` modules, so the main
+  module's name and path are hidden while the pool runs.
+  """
+  main = sys.modules.get("__main__")
+  saved = {k: main.__dict__[k] for k in ("__spec__", "__file__") if main and k in main.__dict__}
+  try:
+    if main is not None:
+      main.__dict__["__spec__"] = None
+      main.__dict__.pop("__file__", None)
+    yield
+  finally:
+    if main is not None:
+      main.__dict__.update(saved)
+
+
 def _run_parallel(todo: Sequence[VideoInput], fn: Callable[[VideoInput], dict], workers: int,
                   on_result: Callable[[VideoInput, dict], None]) -> None:
   """Runs `fn` over the inputs in worker processes, surviving worker crashes.
@@ -318,6 +341,12 @@ def _run_parallel(todo: Sequence[VideoInput], fn: Callable[[VideoInput], dict], 
   """
   # spawn, not fork: the caller may have TensorFlow/JAX threads that fork would copy.
   ctx = multiprocessing.get_context("spawn")
+  with workers_skip_main():
+    _run_pools(ctx, todo, fn, workers, on_result)
+
+
+def _run_pools(ctx, todo, fn, workers, on_result) -> None:
+  """The pools of `_run_parallel` (see there)."""
   queue = collections.deque(todo)
   suspects: list[VideoInput] = []
   while queue or suspects:

@@ -313,7 +313,7 @@ def generate(output: str, params: Params, *, workers: int | None = None,
         _render_to_file(job)
         bar.update(1)
     else:
-      with multiprocessing.get_context("spawn").Pool(workers) as pool:
+      with convert_lib.workers_skip_main(), multiprocessing.get_context("spawn").Pool(workers) as pool:
         for _ in pool.imap_unordered(_render_to_file, jobs, chunksize=8):
           bar.update(1)
 
