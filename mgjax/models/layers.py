@@ -282,6 +282,8 @@ class GroupedBatchNorm(nnx.Module):
     batch_mean = mean.mean(axis=0)
     batch_var = (var * unbiased).mean(axis=0) + jnp.square(mean - batch_mean).mean(axis=0)
     momentum = jnp.asarray(momentum, jnp.float32)
-    self.mean[...] = momentum * self.mean[...] + (1.0 - momentum) * jax.lax.stop_gradient(batch_mean)
-    self.var[...] = momentum * self.var[...] + (1.0 - momentum) * jax.lax.stop_gradient(batch_var)
+    # set_value, not `var[...] = `: the latter asks every tracer for its sharding,
+    # which costs seconds of tracing for a ResNet's ~200 BatchNorms.
+    self.mean.set_value(momentum * self.mean[...] + (1.0 - momentum) * jax.lax.stop_gradient(batch_mean))
+    self.var.set_value(momentum * self.var[...] + (1.0 - momentum) * jax.lax.stop_gradient(batch_var))
     return y.astype(self.dtype)
