@@ -16,6 +16,8 @@
 import json
 import os
 import shutil
+import subprocess
+import sys
 
 import av
 import numpy as np
@@ -186,3 +188,20 @@ def test_a_crashing_worker_costs_only_its_video():
   assert sorted(results) == sorted(i.key for i in items)
   assert results["bad1"] == "error: decoder process crashed"
   assert all(results[k] == "fine: " + k for k in results if k != "bad1")
+
+
+def test_workers_do_not_rerun_the_callers_script(inputs, tmp_path):
+  """A script without a main guard (or a heavy trainer) calling the converter: the
+  spawned workers must not import it again."""
+  d, good, _, _ = inputs
+  script = tmp_path / "unguarded.py"
+  script.write_text(
+      "from mgjax.data import convert\n"
+      f"s = convert.convert(convert.list_inputs({os.path.join(d, 'cls')!r}), {str(tmp_path / 'st')!r},"
+      " workers=2, progress=False)\n"
+      "print('RESULT', s.converted, len(s.failures))\n")
+  env = dict(os.environ, PYTHONPATH=data_testlib.REPO + os.pathsep + os.environ.get("PYTHONPATH", ""))
+  out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, env=env,
+                       timeout=300, check=False)
+  assert out.returncode == 0, out.stderr[-2000:]
+  assert out.stdout.count("RESULT") == 1 and f"RESULT {len(good)} 0" in out.stdout
