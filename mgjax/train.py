@@ -52,6 +52,10 @@ State = dict[str, Any]
 StepKey = tuple[int, int, int, int]  # (global batch, T, S, BN group size).
 
 
+# Tests only: the process kills itself (SIGKILL) right after this global step.
+_FAULT_KILL_AT_STEP = int(os.environ.get("MGJAX_FAULT_KILL_AT_STEP", "0"))
+
+
 class NonFiniteLossError(RuntimeError):
   """The loss became NaN or infinite; the last good checkpoint is kept."""
 
@@ -154,7 +158,10 @@ def train_step(state: State, batch: dict[str, jax.Array], *, model_def: ModelDef
   updates, opt_state = tx.update(grads, state["opt_state"], state["params"])
   params = optax.apply_updates(state["params"], updates)
   new = dict(step=state["step"] + 1, params=params, rest=rest, opt_state=opt_state)
-  return new, dict(loss=loss, top1=top1)
+  # The loss is computed before the update: check the updated parameters too, so a
+  # checkpoint is never written from a diverged state.
+  finite = jnp.isfinite(loss) & jnp.isfinite(optax.global_norm(params))
+  return new, dict(loss=loss, top1=top1, finite=finite, grad_norm=optax.global_norm(grads))
 
 
 def precise_bn_step(state: State, batch: dict[str, jax.Array], momentum: jax.Array, *,
@@ -256,13 +263,15 @@ def write_config(config: ml_collections.ConfigDict, workdir: str) -> None:
 
 
 def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str, *,
-                       evaluate_at_end: bool = True) -> dict[str, Any]:
+                       evaluate_at_end: bool = True,
+                       mesh: jax.sharding.Mesh | None = None) -> dict[str, Any]:
   """Runs (or resumes) the training of `config` in `workdir`.
 
   Args:
     config: a validated config.
     workdir: checkpoints, TensorBoard logs, the schedule plot and eval results.
     evaluate_at_end: run precise BN and the multi-view evaluation at the end.
+    mesh: the device mesh (default: all devices).
 
   Returns:
     A summary: final step, last train metrics, the evaluation's metrics, timings.
@@ -273,7 +282,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str, *,
 
   os.makedirs(workdir, exist_ok=True)
   setup_compilation_cache(config, workdir)
-  mesh = sharding.make_mesh()
+  mesh = mesh or sharding.make_mesh()
   config_lib.validate(config, num_devices=mesh.size)
   config = pipeline.prepare(config)  # Resolves data.root (builds the synthetic set).
   plan = multigrid.Plan.from_config(config)
@@ -313,7 +322,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str, *,
   preemption = _Preemption()
   batches = pipeline.train_dataset(config, plan, start, jax.process_index(), jax.process_count())
   timer = _Timer()
-  pending: tuple[int, Any] | None = None  # Loss of the last step, checked one step late.
+  pending: tuple[int, Any] | None = None  # Metrics of the last step, checked one step late.
   summary: dict[str, Any] = {"start_step": start}
   try:
     for step in range(start, last):
@@ -325,13 +334,15 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str, *,
       state, metrics = compiled(key, state, sharding.global_batch(mesh, local))
       if pending is not None:
         _check_finite(*pending)
-      pending = (step, metrics["loss"])
+      pending = (step, metrics)
       timer.count(key[0], failed)
       done = step + 1
       report(done)
       if done % config.train.log_every_steps == 0 or done == last:
         _check_finite(*pending)
         summary["train"] = _log_train(writer, done, metrics, plan, table, step, timer)
+      if done == _FAULT_KILL_AT_STEP:  # Fault injection for the resume tests.
+        os.kill(os.getpid(), signal.SIGKILL)
       stop = preemption.should_stop(done)
       if done % config.train.checkpoint_every_steps == 0 or done in segment_ends or done == last or stop:
         _check_finite(*pending)
@@ -355,12 +366,13 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str, *,
   return summary
 
 
-def _check_finite(step: int, loss: jax.Array) -> None:
-  value = float(jax.device_get(loss))
-  if not np.isfinite(value):
+def _check_finite(step: int, metrics: dict[str, jax.Array]) -> None:
+  finite, loss = jax.device_get((metrics["finite"], metrics["loss"]))
+  if not finite:
     raise NonFiniteLossError(
-        f"The loss is {value} at step {step + 1}: stopping. The last good checkpoint is kept; "
-        "lower optim.base_lr or check the data, then restart to resume from it.")
+        f"The loss is {float(loss)} (or the parameters overflowed) at step {step + 1}: stopping. "
+        "The last good checkpoint is kept; lower optim.base_lr or check the data, then restart "
+        "to resume from it.")
 
 
 def _eval_steps(config, plan: multigrid.Plan, last: int) -> set[int]:
@@ -410,7 +422,8 @@ def _log_train(writer, done: int, metrics, plan: multigrid.Plan, table, step: in
   m = jax.device_get(metrics)
   seen = int(table["example_offset"][step] + table["batch_size"][step])
   scalars = dict(
-      loss=float(m["loss"]), top1=float(m["top1"]), lr=float(table["lr"][step]),
+      loss=float(m["loss"]), top1=float(m["top1"]), grad_norm=float(m["grad_norm"]),
+      lr=float(table["lr"][step]),
       batch_size=int(table["batch_size"][step]), num_frames=int(table["num_frames"][step]),
       crop_size=int(table["crop_size"][step]), clips_per_sec=clips / elapsed,
       examples_seen=seen, epoch=seen / plan.num_examples,

@@ -1,0 +1,216 @@
+# Copyright 2026 The mgjax Authors.
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+"""End-to-end tests of training (mgjax/train.py, mgjax/main.py) on the tiny config.
+
+One uninterrupted reference run (train + eval, in this process, 8 fake devices)
+serves several tests; killed, preempted and multi-process runs are compared with it.
+"""
+
+import glob
+import importlib.util
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import jax
+import numpy as np
+import orbax.checkpoint as ocp
+import pytest
+
+from conftest import REPO
+from mgjax import multigrid
+from mgjax import sharding
+from mgjax import train
+
+TINY = REPO / "configs" / "tiny.py"
+
+
+def tiny_config(cache, **overrides):
+  spec = importlib.util.spec_from_file_location("tiny", TINY)
+  module = importlib.util.module_from_spec(spec)
+  spec.loader.exec_module(module)
+  c = module.get_config()
+  c.data.cache_dir = str(cache / "data")
+  c.train.compile_cache_dir = str(cache / "xla")
+  c.train.checkpoint_every_steps = 4
+  for key, value in overrides.items():
+    section, field = key.split("__")
+    c[section][field] = value
+  return c
+
+
+def flags_of(cache, **overrides):
+  c = tiny_config(cache, **overrides)
+  out = [f"--config={TINY}", f"--config.data.cache_dir={c.data.cache_dir}",
+         f"--config.train.compile_cache_dir={c.train.compile_cache_dir}",
+         f"--config.train.checkpoint_every_steps={c.train.checkpoint_every_steps}"]
+  return out + [f"--config.{k.replace('__', '.')}={v}" for k, v in overrides.items()]
+
+
+def run_main(cache, workdir, *extra, env=None, **overrides):
+  """Runs `python -m mgjax.main` in a subprocess; returns the CompletedProcess."""
+  environ = dict(os.environ, **(env or {}))
+  environ["XLA_FLAGS"] = "--xla_force_host_platform_device_count=8"
+  return subprocess.run(
+      [sys.executable, "-m", "mgjax.main", f"--workdir={workdir}", *flags_of(cache, **overrides),
+       *extra], cwd=REPO, env=environ, capture_output=True, text=True, timeout=600)
+
+
+def saved(workdir, step=None):
+  """The raw saved train state of a workdir's checkpoint (default: latest)."""
+  manager = ocp.CheckpointManager(os.path.join(workdir, "checkpoints"))
+  step = manager.latest_step() if step is None else step
+  tree = manager.restore(step, args=ocp.args.StandardRestore())
+  manager.close()
+  return step, jax.tree.map(np.asarray, tree)
+
+
+def assert_same(a, b, exact=True, rtol=1e-5, atol=1e-6):
+  la, lb = jax.tree_util.tree_leaves_with_path(a), jax.tree_util.tree_leaves_with_path(b)
+  assert [p for p, _ in la] == [p for p, _ in lb]
+  for (path, x), (_, y) in zip(la, lb):
+    if exact:
+      np.testing.assert_array_equal(x, y, err_msg=jax.tree_util.keystr(path))
+    else:
+      np.testing.assert_allclose(x, y, rtol=rtol, atol=atol, err_msg=jax.tree_util.keystr(path))
+
+
+@pytest.fixture(scope="module")
+def cache(tmp_path_factory):
+  return tmp_path_factory.mktemp("cache")
+
+
+@pytest.fixture(scope="module")
+def reference(cache, tmp_path_factory):
+  """The uninterrupted run: train and evaluate, counting traces of the train step."""
+  workdir = str(tmp_path_factory.mktemp("reference"))
+  traces = []
+  original = train.train_step
+
+  def counting(state, batch, **kw):
+    traces.append((batch["video"].shape, kw["bn_group_size"]))
+    return original(state, batch, **kw)
+
+  train.train_step = counting
+  try:
+    summary = train.train_and_evaluate(tiny_config(cache), workdir)
+  finally:
+    train.train_step = original
+  return dict(workdir=workdir, summary=summary, traces=traces)
+
+
+def test_train_and_eval_end_to_end(reference, cache):
+  plan = multigrid.Plan.from_config(train_config_prepared(cache))
+  summary, workdir = reference["summary"], reference["workdir"]
+  assert summary["final_step"] == plan.num_steps
+  ev = summary["eval"]
+  assert ev["num_videos"] == 12 and ev["num_views"] == 24
+  assert 0.0 <= ev["top1"] <= ev["top5"] <= 1.0
+  results = json.load(open(os.path.join(workdir, f"eval_{plan.num_steps}.json")))
+  assert len(results["predictions"]) == 12
+  assert glob.glob(os.path.join(workdir, "events.out.tfevents.*"))
+  assert os.path.getsize(os.path.join(workdir, "schedule.png")) > 10_000
+  assert json.load(open(os.path.join(workdir, "config.json")))["model"]["width"] == 8
+  # A checkpoint at each segment end and every 4 steps.
+  steps = sorted(int(os.path.basename(p)) for p in glob.glob(os.path.join(workdir, "checkpoints", "*"))
+                 if os.path.basename(p).isdigit())
+  ends = {s.first_step + s.num_steps for s in plan.segments if s.num_steps}
+  assert ends <= set(steps) and {4, 8, 12, 16} <= set(steps)
+  # The run went through several shapes of both cycles.
+  assert len({tuple(s) for s in plan.distinct_shapes()}) >= 6
+
+
+def train_config_prepared(cache):
+  from mgjax.data import pipeline  # pylint: disable=g-import-not-at-top
+  return pipeline.prepare(tiny_config(cache))
+
+
+def test_one_compile_per_step_shape(reference, cache):
+  """Every step shape is traced (and compiled) exactly once, all before step 0."""
+  plan = multigrid.Plan.from_config(train_config_prepared(cache))
+  traces = reference["traces"]
+  assert len(traces) == len(set(traces)), "a step shape was compiled twice"
+  keys = train.step_keys(plan)
+  assert sorted(((b, t, s, s, 3), g) for b, t, s, g in keys) == sorted(traces)
+  assert reference["summary"]["compiled_shapes"] == len(keys)
+
+
+@pytest.mark.parametrize("kill_at", [6, 10])
+def test_sigkill_and_resume_is_bit_identical(reference, cache, tmp_path, kill_at):
+  """Killed after step 6 (last checkpoint at the segment end 5, so the resumed run
+  crosses segment boundaries) or step 10 (inside a short cycle, checkpoint at 8)."""
+  workdir = str(tmp_path / "run")
+  killed = run_main(cache, workdir, "--mode=train", env={"MGJAX_FAULT_KILL_AT_STEP": str(kill_at)})
+  assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
+  last, _ = saved(workdir)
+  assert last < kill_at
+  summary = train.train_and_evaluate(tiny_config(cache), workdir, evaluate_at_end=False)
+  assert summary["start_step"] == last
+  step, resumed = saved(workdir)
+  _, uninterrupted = saved(reference["workdir"], step)
+  assert_same(resumed, uninterrupted, exact=True)
+
+
+def test_sigterm_saves_and_exits_cleanly(cache, tmp_path):
+  workdir = tmp_path / "run"
+  environ = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=8")
+  proc = subprocess.Popen([sys.executable, "-m", "mgjax.main", f"--workdir={workdir}", "--mode=train",
+                           *flags_of(cache)], cwd=REPO, env=environ, stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, text=True)
+  deadline = time.time() + 300
+  while not (workdir / "checkpoints" / "4").exists() and time.time() < deadline:
+    time.sleep(0.2)
+  proc.send_signal(signal.SIGTERM)
+  out, _ = proc.communicate(timeout=300)
+  assert proc.returncode == 0, out[-3000:]
+  assert "SIGTERM" in out
+  step, _ = saved(str(workdir))
+  assert 4 <= step < 19
+
+
+def test_restore_onto_four_devices(reference, cache, tmp_path):
+  """A checkpoint written on 8 devices resumes on a 4-device mesh."""
+  workdir = tmp_path / "run"
+  (workdir / "checkpoints").mkdir(parents=True)
+  os.symlink(os.path.join(reference["workdir"], "checkpoints", "12"),
+             workdir / "checkpoints" / "12")
+  mesh = sharding.make_mesh(num_devices=4)
+  summary = train.train_and_evaluate(tiny_config(cache), str(workdir), evaluate_at_end=False,
+                                     mesh=mesh)
+  assert summary["start_step"] == 12
+  step, resumed = saved(str(workdir))
+  _, uninterrupted = saved(reference["workdir"], step)
+  assert_same(resumed["params"], uninterrupted["params"], exact=False, rtol=1e-4, atol=1e-5)
+
+
+def test_nonfinite_loss_stops_with_last_good_checkpoint(cache, tmp_path):
+  workdir = str(tmp_path / "run")
+  with pytest.raises(train.NonFiniteLossError, match="loss is"):
+    train.train_and_evaluate(tiny_config(cache, optim__base_lr=1e12, train__checkpoint_every_steps=1,
+                                         train__max_steps=6), workdir)
+  step, state = saved(workdir)
+  assert all(np.all(np.isfinite(x)) for x in jax.tree.leaves(state["params"]))
+  assert step >= 1
+
+
+def test_bad_config_fails_before_compiling(cache, tmp_path):
+  workdir = tmp_path / "run"
+  out = run_main(cache, workdir, **{"data__crop_size": 48})
+  assert out.returncode != 0 and "config.data.crop_size" in out.stderr
+  assert not (workdir / "checkpoints").exists()
+  out = run_main(cache, workdir, "--config.optim.lr_polcy=cosine")
+  assert out.returncode != 0 and "lr_polcy" in out.stderr
