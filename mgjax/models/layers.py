@@ -38,15 +38,67 @@ BN_EPS = 1e-5
 BN_MOMENTUM = 0.9
 
 
+# Initialisers draw their normals from a Philox stream in chunks of this many values.
+_CHUNK = 1 << 16
+_PHILOX = jax.lax.RandomAlgorithm.RNG_PHILOX
+
+
+def _philox_state(key: Array) -> Array:
+  """A uint32[4] Philox state derived from a JAX PRNG key (any implementation)."""
+  data = jax.random.key_data(key).astype(jnp.uint32).reshape(-1)
+  return jnp.concatenate([data, data ^ jnp.uint32(0x9E3779B9), data])[:4]
+
+
+def _bits_to_normal(bits: Array) -> Array:
+  """uint32 bits → standard normals (inverse CDF of a uniform in (-1, 1))."""
+  f = jax.lax.bitcast_convert_type((bits >> 9) | jnp.uint32(0x3F800000), jnp.float32) - 1.0
+  u = jnp.maximum(f * 2.0 - 1.0, np.nextafter(np.float32(-1.0), np.float32(0.0)))
+  return np.float32(np.sqrt(2.0)) * jax.scipy.special.erfinv(u)
+
+
+@jax.jit
+def _normal_chunk(state: Array) -> tuple[Array, Array]:
+  state, bits = jax.lax.rng_bit_generator(state, (_CHUNK,), jnp.uint32, algorithm=_PHILOX)
+  return state, _bits_to_normal(bits)
+
+
+def chunked_normal(key: Array, shape: Sequence[int]) -> np.ndarray | Array:
+  """Standard normals of `shape` from a Philox stream seeded by `key`.
+
+  Why not `jax.random.normal`: eager model construction compiles one
+  random-number program per distinct shape (~0.25 s each on CPU; a ResNet has
+  ~100 kernel shapes, so building a SlowFast eagerly took 15-30 s), and threefry
+  makes the jitted construction slow to compile as well. Eagerly, the stream is
+  produced in fixed-size chunks by one compiled program and joined on the host;
+  under tracing (jit, eval_shape) it is one `rng_bit_generator` op. Both give the
+  same values (Philox chunks chain: generating 2·C values at once equals two
+  chained calls of C).
+
+  Args:
+    key: PRNG key.
+    shape: output shape.
+
+  Returns:
+    float32 normals (a NumPy array when eager, a traced array otherwise).
+  """
+  shape = tuple(int(d) for d in shape)
+  n = int(np.prod(shape))
+  chunks = max(1, -(-n // _CHUNK))
+  if isinstance(key, jax.core.Tracer):
+    _, bits = jax.lax.rng_bit_generator(_philox_state(key), (chunks * _CHUNK,), jnp.uint32,
+                                        algorithm=_PHILOX)
+    return _bits_to_normal(bits)[:n].reshape(shape)
+  state, parts = _philox_state(key), []
+  for _ in range(chunks):
+    state, z = _normal_chunk(state)
+    parts.append(np.asarray(z))
+  return np.concatenate(parts)[:n].reshape(shape)
+
 
 def conv_init(key: Array, shape: Sequence[int], dtype: Dtype = jnp.float32) -> Array:
   """He-normal with fan_out, as Caffe2's MSRAFill / torch's kaiming_normal_(mode="fan_out").
 
   std = sqrt(2 / (out_channels × kernel volume)), a plain (not truncated) normal.
-  The normals are drawn as a flat vector whose length is rounded up to a power
-  of two and then cut: eager model construction compiles one random-number
-  kernel per distinct shape (~0.25 s each on CPU), and a ResNet has ~100 conv
-  shapes but only ~20 such lengths.
 
   Args:
     key: PRNG key.
@@ -56,15 +108,21 @@ def conv_init(key: Array, shape: Sequence[int], dtype: Dtype = jnp.float32) -> A
   Returns:
     The initial kernel.
   """
-  shape = tuple(int(d) for d in shape)
-  n = int(np.prod(shape))
-  fan_out = shape[-1] * int(np.prod(shape[:-2]))
-  padded = 1 << max(n - 1, 1).bit_length()
-  z = jax.random.normal(key, (padded,), jnp.float32)
-  return (jax.lax.slice(z, (0,), (n,)) * np.sqrt(2.0 / fan_out)).reshape(shape).astype(dtype)
+  fan_out = int(shape[-1]) * int(np.prod(shape[:-2]))
+  return jnp.asarray(chunked_normal(key, shape) * np.sqrt(2.0 / fan_out), dtype)
 
-# The classifier: N(0, 0.01), bias 0 (MODEL.FC_INIT_STD of the reference configs).
-fc_init = nnx.initializers.normal(0.01)
+
+def fc_init(key: Array, shape: Sequence[int], dtype: Dtype = jnp.float32) -> Array:
+  """The classifier's N(0, 0.01) (MODEL.FC_INIT_STD of the reference configs)."""
+  return jnp.asarray(chunked_normal(key, shape) * 0.01, dtype)
+
+
+def zeros_init(key: Array, shape: Sequence[int], dtype: Dtype = jnp.float32) -> Array:
+  """Zeros built on the host (an eager jnp.zeros compiles once per shape)."""
+  del key
+  return jnp.asarray(np.zeros(shape), dtype)
+
+
 
 
 class NormContext(NamedTuple):
@@ -114,7 +172,7 @@ def conv3d(in_features: int, out_features: int, kernel_size: int | Sequence[int]
   return nnx.Conv(in_features, out_features, kernel_size=k, strides=triple(strides),
                   padding=[(i // 2, i // 2) for i in k], use_bias=use_bias, dtype=dtype,
                   param_dtype=jnp.float32, kernel_init=kernel_init,
-                  bias_init=nnx.initializers.zeros, rngs=rngs)
+                  bias_init=zeros_init, rngs=rngs)
 
 
 def max_pool3d(x: Array, window: Sequence[int], strides: Sequence[int],
@@ -226,11 +284,12 @@ class GroupedBatchNorm(nnx.Module):
         that each block starts as the identity.
       dtype: output dtype; statistics are always computed in float32.
     """
-    init = jnp.zeros if zero_init else jnp.ones
-    self.scale = nnx.Param(init((num_features,), jnp.float32))
-    self.bias = nnx.Param(jnp.zeros((num_features,), jnp.float32))
-    self.mean = nnx.BatchStat(jnp.zeros((num_features,), jnp.float32))
-    self.var = nnx.BatchStat(jnp.ones((num_features,), jnp.float32))
+    # Host-built constants: eager jnp.zeros / jnp.ones compile once per shape.
+    zeros, ones = np.zeros(num_features, np.float32), np.ones(num_features, np.float32)
+    self.scale = nnx.Param(jnp.asarray(zeros if zero_init else ones))
+    self.bias = nnx.Param(jnp.asarray(zeros))
+    self.mean = nnx.BatchStat(jnp.asarray(zeros))
+    self.var = nnx.BatchStat(jnp.asarray(ones))
     self.num_features = num_features
     self.eps = eps
     self.momentum = momentum

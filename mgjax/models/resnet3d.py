@@ -230,7 +230,7 @@ class Head(nnx.Module):
   def __init__(self, dim_in: int, num_classes: int, dropout_rate: float, *, rngs: nnx.Rngs):
     self.dropout = nnx.Dropout(dropout_rate, rngs=rngs)
     self.projection = nnx.Linear(dim_in, num_classes, kernel_init=layers.fc_init,
-                                 bias_init=nnx.initializers.zeros, param_dtype=jnp.float32,
+                                 bias_init=layers.zeros_init, param_dtype=jnp.float32,
                                  dtype=jnp.float32, rngs=rngs)
 
   def __call__(self, xs: list[jax.Array], train: bool) -> jax.Array:
