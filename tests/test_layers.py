@@ -176,3 +176,15 @@ def test_conv_init_is_he_normal_fan_out():
   assert k.shape == (3, 1, 1, 64, 256) and k.dtype == jnp.float32
   np.testing.assert_allclose(float(jnp.std(k)), np.sqrt(2.0 / (256 * 3)), rtol=0.02)
   assert abs(float(jnp.mean(k))) < 0.01 * np.sqrt(2.0 / (256 * 3))
+
+
+def test_chunked_normal_same_eagerly_and_under_jit():
+  key = jax.random.key(42)
+  for shape in [(3, 5), (2, 3, 3, 100, 128)]:  # one chunk and several
+    eager = layers.chunked_normal(key, shape)
+    traced = jax.jit(lambda k, s=shape: layers.chunked_normal(k, s))(key)
+    assert eager.shape == shape
+    np.testing.assert_allclose(np.asarray(traced), eager, rtol=1e-6, atol=1e-6)
+  z = layers.chunked_normal(key, (200_000,))
+  assert abs(z.mean()) < 0.01 and abs(z.std() - 1) < 0.01
+  assert not np.allclose(z, layers.chunked_normal(jax.random.key(43), (200_000,)))
