@@ -61,6 +61,9 @@ def base() -> ml_collections.ConfigDict:
   c.model.width = 0  # Channels of conv1 (64 in the paper's ResNets).
   c.model.depths = ()  # Blocks per stage res2..res5, e.g. (3, 4, 6, 3).
   c.model.bottleneck_ratio = 0  # Inner width of res2 relative to `width` (1 in the paper).
+  # CPU speed for small models: conv1 kt×7×7 as 1×7×7 then kt×1×1 (XLA:CPU is slow on the
+  # 3-channel 5×7×7 stem). Not the reference architecture: checkpoints do not convert.
+  c.model.factorized_stem = False
 
   c.data = ml_collections.ConfigDict()
   c.data.dataset = "kinetics"

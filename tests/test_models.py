@@ -210,10 +210,35 @@ def test_tiny_overrides_and_checks():
   assert not np.any(np.asarray(model.s2.pathway0_res0.branch2.c_bn.scale[...]))
   assert not np.any(np.asarray(model.s3.pathway0_nonlocal1.bn.scale[...]))
   sf = registry.create_model(_model_config("slowfast_r50_8x8", **TINY), rngs=nnx.Rngs(0))
+  # Names and layouts round-trip: the model's own state in PySlowFast naming loads back.
+  sf2 = registry.create_model(_model_config("slowfast_r50_8x8", **TINY), rngs=nnx.Rngs(5))
+  convert.load_torch_state_dict(sf2, _flat_torch(sf))
+  for a, b in zip(jax.tree.leaves(nnx.state(sf, nnx.Param)), jax.tree.leaves(nnx.state(sf2, nnx.Param))):
+    np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+  # The CPU-speed option factorises only the fast pathway's 5x7x7 conv1.
+  fs = registry.create_model(_model_config("slowfast_r50_8x8", **TINY, factorized_stem=True),
+                             rngs=nnx.Rngs(0))
+  assert fs.s1.pathway0_stem.conv_t is None and fs.s1.pathway0_stem.conv.kernel.shape == (1, 7, 7, 3, 8)
+  assert fs.s1.pathway1_stem.conv.kernel.shape == (1, 7, 7, 3, 1)
+  assert fs.s1.pathway1_stem.conv_t.kernel.shape == (5, 1, 1, 1, 1)
+  assert fs(jnp.zeros((1, 8, 32, 32, 3)), train=False).shape == (1, 5)
+  with pytest.raises(convert.ConversionError, match="conv_t"):
+    convert.match(fs, convert.canonical_state_dict(
+        {k: v.numpy() for k, v in _flat_torch(sf).items()})[0])
   with pytest.raises(ValueError, match="divisible by alpha"):
     sf(jnp.zeros((1, 6, 32, 32, 3)), train=False)
   with pytest.raises(ValueError, match="fast pathway"):
     registry.create_model(_model_config("slowfast_r50_8x8", width=4), rngs=nnx.Rngs(0))
+
+
+def _flat_torch(model):
+  """The model's state in PySlowFast naming as torch tensors (kernels back to torch layout)."""
+  out = {}
+  for path, var in nnx.state(model, nnx.Any(nnx.Param, nnx.BatchStat)).flat_state():
+    value = np.asarray(var[...])
+    name, perm = convert.reference_name(tuple(str(p) for p in path), value.ndim)
+    out[name] = torch.from_numpy(value if perm is None else value.transpose(np.argsort(perm)).copy())
+  return out
 
 
 def test_dropout_only_in_training():

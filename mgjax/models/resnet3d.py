@@ -70,6 +70,8 @@ class ArchSpec:
     beta_inv: SlowFast channel ratio (slow channels per fast channel).
     fusion_ratio: fusion output channels per fast channel.
     fusion_kernel: temporal kernel of the fusion convolution.
+    factorized_stem: conv1 kt×7×7 computed as 1×7×7 then kt×1×1 (`conv_t`), for
+      speed on CPU; not a reference architecture.
   """
   depths: tuple[int, ...] = (3, 4, 6, 3)
   width: int = 64
@@ -86,6 +88,7 @@ class ArchSpec:
   beta_inv: int = 8
   fusion_ratio: int = 2
   fusion_kernel: int = 5
+  factorized_stem: bool = False
 
   @property
   def num_pathways(self) -> int:
@@ -102,12 +105,14 @@ class ArchSpec:
     return pattern[block % len(pattern)]
 
   def with_overrides(self, *, width: int = 0, depths: Sequence[int] = (),
-                     bottleneck_ratio: int = 0) -> "ArchSpec":
-    """Returns the spec with the config's small-model overrides (0 / () keep).
+                     bottleneck_ratio: int = 0, factorized_stem: bool = False) -> "ArchSpec":
+    """Returns the spec with the config's small-model overrides (0 / () / False keep).
 
     Non-local positions beyond a shortened stage are dropped.
     """
     spec = self
+    if factorized_stem:
+      spec = dataclasses.replace(spec, factorized_stem=True)
     if width:
       spec = dataclasses.replace(spec, width=int(width))
     if bottleneck_ratio:
@@ -124,24 +129,39 @@ class ArchSpec:
 
 
 class Stem(nnx.Module):
-  """conv1 (kt×7×7, spatial stride 2) → BN → ReLU → 1×3×3 max-pool (stride 2)."""
+  """conv1 (kt×7×7, spatial stride 2) → BN → ReLU → 1×3×3 max-pool (stride 2).
 
-  def __init__(self, dim_in: int, dim_out: int, kernel_t: int, *, dtype, rngs: nnx.Rngs):
-    self.conv = layers.conv3d(dim_in, dim_out, (kernel_t, 7, 7), (1, 2, 2), dtype=dtype, rngs=rngs)
+  With `factorized`, conv1 is a 1×7×7 convolution followed by a kt×1×1 one
+  (`conv_t`, no non-linearity between): XLA:CPU runs the 3-input-channel
+  kt×7×7 convolution very slowly (a tiny SlowFast's training step was 3× faster
+  factorised). Not a reference architecture.
+  """
+
+  def __init__(self, dim_in: int, dim_out: int, kernel_t: int, *, factorized: bool = False,
+               dtype, rngs: nnx.Rngs):
+    split = factorized and kernel_t > 1
+    self.conv = layers.conv3d(dim_in, dim_out, (1 if split else kernel_t, 7, 7), (1, 2, 2),
+                              dtype=dtype, rngs=rngs)
+    self.conv_t = (layers.conv3d(dim_out, dim_out, (kernel_t, 1, 1), dtype=dtype, rngs=rngs)
+                   if split else None)
     self.bn = layers.GroupedBatchNorm(dim_out, dtype=dtype)
 
   def __call__(self, x: jax.Array, ctx: layers.NormContext) -> jax.Array:
-    x = jax.nn.relu(self.bn(self.conv(x), ctx))
+    x = self.conv(x)
+    if self.conv_t is not None:
+      x = self.conv_t(x)
+    x = jax.nn.relu(self.bn(x, ctx))
     return layers.max_pool3d(x, (1, 3, 3), (1, 2, 2), (0, 1, 1))
 
 
 class VideoModelStem(nnx.Module):
   """The stems of all pathways (`pathway{p}_stem`)."""
 
-  def __init__(self, dims_out: Sequence[int], kernels_t: Sequence[int], *, dtype, rngs: nnx.Rngs):
+  def __init__(self, dims_out: Sequence[int], kernels_t: Sequence[int], *, factorized: bool = False,
+               dtype, rngs: nnx.Rngs):
     self.num_pathways = len(dims_out)
     for p, (d, k) in enumerate(zip(dims_out, kernels_t)):
-      setattr(self, f"pathway{p}_stem", Stem(3, d, k, dtype=dtype, rngs=rngs))
+      setattr(self, f"pathway{p}_stem", Stem(3, d, k, factorized=factorized, dtype=dtype, rngs=rngs))
 
   def __call__(self, xs: list[jax.Array], ctx: layers.NormContext) -> list[jax.Array]:
     return [getattr(self, f"pathway{p}_stem")(x, ctx) for p, x in enumerate(xs)]
@@ -273,7 +293,8 @@ class VideoResNet(nnx.Module):
     fast = lambda c: c // spec.beta_inv
     fused = lambda c: c + spec.fusion_ratio * fast(c) if two else c
     stem_out = [w, fast(w)] if two else [w]
-    self.s1 = VideoModelStem(stem_out, spec.stem_kernel_t, dtype=dtype, rngs=rngs)
+    self.s1 = VideoModelStem(stem_out, spec.stem_kernel_t, factorized=spec.factorized_stem,
+                             dtype=dtype, rngs=rngs)
     if two:
       self.s1_fuse = self._fuse(fast(w), dtype, rngs)
 
