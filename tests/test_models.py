@@ -163,7 +163,7 @@ def test_eval_parity_with_pytorchvideo(name, frames, crop):
   assert diff <= 1e-4 * scale
 
 
-TRAIN_PARITY = [("slowfast_r50_4x16", 32, 64), ("i3d_nl_r50", 8, 64)]
+TRAIN_PARITY = [("slowfast_r50_4x16", 16, 64), ("i3d_nl_r50", 8, 64)]
 
 
 @pytest.mark.parametrize("name,frames,crop", TRAIN_PARITY, ids=[p[0] for p in TRAIN_PARITY])
