@@ -197,5 +197,8 @@ def main(argv):
 
 if __name__ == "__main__":
   # Defined here, not at import: the trainer imports this module as a library.
+  # mgjax.main defines --config, --workdir and the multi-process flags that `setup` reads;
+  # they must exist before app.run parses the command line.
+  from mgjax import main as _  # pylint: disable=g-import-not-at-top,unused-import
   flags.DEFINE_integer("step", None, "Checkpoint step to evaluate (default: latest).")
   app.run(main)
