@@ -105,24 +105,25 @@ class Checkpointer:
     self.manager.close()
 
 
-def restore_params(directory: str, params_like: Any) -> Any:
-  """Loads only the parameters of an mgjax checkpoint directory (for init_from).
+def restore_weights(directory: str) -> tuple[Any, Any]:
+  """Loads the weights of an mgjax checkpoint directory (for `train.init_from`).
 
   Args:
-    directory: a CheckpointManager directory (latest step) or one step's directory.
-    params_like: pure parameter tree the caller will match against.
+    directory: a training run's checkpoint directory (its latest step), one step's
+      directory, or a converted reference checkpoint (`python -m mgjax.models.convert`).
 
   Returns:
-    The checkpoint's `params` subtree as NumPy arrays.
+    (parameters, other model state such as BatchNorm statistics) as NumPy trees.
   """
-  del params_like
   try:
     manager = ocp.CheckpointManager(directory)
     step = manager.latest_step()
-  except Exception:  # pylint: disable=broad-except
+  except Exception:  # pylint: disable=broad-except  # Not a manager directory.
     manager, step = None, None
   if manager is not None and step is not None:
     restored = manager.restore(step, args=ocp.args.StandardRestore())
   else:
     restored = ocp.StandardCheckpointer().restore(directory)
-  return jax.tree.map(np.asarray, restored["params"])
+  # Training checkpoints hold "rest"; converted ones "batch_stats".
+  stats = restored.get("rest", restored.get("batch_stats", {}))
+  return jax.tree.map(np.asarray, restored["params"]), jax.tree.map(np.asarray, stats)

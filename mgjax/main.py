@@ -50,6 +50,8 @@ _PROCESS_ID = flags.DEFINE_integer("process_id", None, "With --coordinator_addre
 def _initialize_distributed() -> None:
   """Starts jax.distributed when the run spans several processes."""
   if _COORDINATOR.value:
+    # Collectives of the CPU backend across processes (loopback tests) go through gloo.
+    jax.config.update("jax_cpu_collectives_implementation", "gloo")
     jax.distributed.initialize(_COORDINATOR.value, _NUM_PROCESSES.value, _PROCESS_ID.value)
   elif (int(os.environ.get("SLURM_NTASKS", "1")) > 1
         or "," in os.environ.get("TPU_WORKER_HOSTNAMES", "")

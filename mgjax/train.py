@@ -24,6 +24,7 @@ restored checkpoint continues bit-for-bit.
 
 from __future__ import annotations
 
+import concurrent.futures
 import dataclasses
 
 import os
@@ -195,15 +196,31 @@ class CompiledSteps:
         lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=x.sharding), state)
     self.executables: dict[StepKey, Any] = {}
 
-  def compile(self, key: StepKey) -> float:
-    """Compiles one shape; returns the seconds it took."""
-    start = time.perf_counter()
+  def lower(self, key: StepKey):
+    """Traces and lowers the step for one shape (Python; not thread-safe)."""
     b, t, s, g = key
     batch = sharding.abstract_batch(self._mesh, {
         "video": ((b, t, s, s, 3), jnp.uint8), "label": self._label_shape(b)})
     fn = jax.jit(lambda st, bt: self._fn(st, bt, bn_group_size=g), donate_argnums=0)
-    self.executables[key] = fn.lower(self._state, batch).compile()
-    return time.perf_counter() - start
+    return fn.lower(self._state, batch)
+
+  def compile_all(self, keys: list[StepKey], log: Callable[[str], None] = logging.info) -> None:
+    """Compiles every shape: lowered in turn, XLA-compiled on a thread per core.
+
+    XLA compiles outside the GIL, so compiling the shapes concurrently uses all
+    host cores; with the persistent cache warm each compile is a cache read.
+    """
+    start = time.perf_counter()
+    lowered = [(key, self.lower(key)) for key in keys]
+    log(f"Traced {len(keys)} step shapes in {time.perf_counter() - start:.1f}s; compiling.")
+    workers = max(1, min(len(keys), os.cpu_count() or 1))
+    with concurrent.futures.ThreadPoolExecutor(workers) as pool:
+      futures = {pool.submit(low.compile): key for key, low in lowered}
+      for i, future in enumerate(concurrent.futures.as_completed(futures)):
+        key = futures[future]
+        self.executables[key] = future.result()
+        log(f"Compiled step shape {i + 1}/{len(keys)} B={key[0]} T={key[1]} S={key[2]} "
+            f"bn_group={key[3]} ({time.perf_counter() - start:.1f}s)")
 
   def __call__(self, key: StepKey, state: State, batch: dict[str, jax.Array]):
     return self.executables[key](state, batch)
@@ -301,7 +318,8 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str, *,
   else:
     start = 0
     if config.train.init_from:
-      state = dict(state, params=load_init_params(config, state["params"], mesh))
+      params, rest = load_init_params(config, state["params"], state["rest"], mesh)
+      state = dict(state, params=params, rest=rest)
   start = int(jax.device_get(state["step"]))
 
   step_fn = lambda st, bt, bn_group_size: train_step(
@@ -311,10 +329,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str, *,
   table = plan.step_table()
   needed = sorted(set(map(tuple, np.stack([table[k][start:last] for k in (
       "batch_size", "num_frames", "crop_size", "bn_group_size")], 1).tolist())), key=keys.index)
-  for i, key in enumerate(needed):
-    seconds = compiled.compile(key)
-    logging.info("Compiled step shape %d/%d B=%d T=%d S=%d bn_group=%d in %.1fs",
-                 i + 1, len(needed), *key, seconds)
+  compiled.compile_all(needed)
 
   eval_steps = _eval_steps(config, plan, last)
   segment_ends = {s.first_step + s.num_steps for s in plan.segments}
@@ -465,34 +480,45 @@ def precise_bn(config, plan, mesh, model_def, state) -> State:
   return state
 
 
-def load_init_params(config, params, mesh) -> dict:
-  """Parameters from `train.init_from`, with a fresh head if the classes differ.
+def load_init_params(config, params, rest, mesh) -> tuple[dict, dict]:
+  """Weights from `train.init_from`, with a fresh head if the classes differ.
 
-  Accepts an mgjax checkpoint directory or a PySlowFast / PyTorchVideo checkpoint
-  file (.pyth / .pkl), converted on the fly.
+  Accepts an mgjax checkpoint directory (a run's or a converted one) or a
+  PySlowFast / PyTorchVideo checkpoint file (.pyth / .pkl), converted on the fly.
+  Parameters and BatchNorm statistics are matched by path; whatever is missing or
+  has another shape (the classifier when the number of classes differs) keeps its
+  fresh initialisation. The number of frames need not match: 3-D CNNs are fully
+  convolutional.
+
+  Returns:
+    (parameters, other model state), replicated on the mesh.
   """
   from mgjax.models import convert  # pylint: disable=g-import-not-at-top
   path = config.train.init_from
   if os.path.isdir(path):
-    loaded = checkpointing.restore_params(path, params)
+    loaded_params, loaded_stats = checkpointing.restore_weights(path)
   else:
-    loaded = convert.convert_file_to_params(path, config.model)
-  # Match by path (keys as strings: orbax restores list indices as strings).
-  old = {jax.tree_util.keystr(p, simple=True, separator="/"): v
-         for p, v in jax.tree_util.tree_flatten_with_path(loaded)[0]}
+    pure = convert.convert_file_to_pure(path, config.model)
+    loaded_params, loaded_stats = pure["params"], pure["batch_stats"]
   fresh = []
 
-  def take(path, value):
-    name = jax.tree_util.keystr(path, simple=True, separator="/")
-    if name in old and tuple(np.shape(old[name])) == tuple(value.shape):
-      return jnp.asarray(old[name], value.dtype)
-    fresh.append(name)  # The head when the number of classes differs.
-    return value
+  def merge_by_path(new, old):
+    # Keys as strings: orbax restores list indices as strings.
+    name = lambda p: jax.tree_util.keystr(p, simple=True, separator="/")
+    old = {name(p): v for p, v in jax.tree_util.tree_flatten_with_path(old)[0]}
 
-  out = jax.tree_util.tree_map_with_path(take, params)
+    def take(path, value):
+      if name(path) in old and tuple(np.shape(old[name(path)])) == tuple(value.shape):
+        return jnp.asarray(old[name(path)], value.dtype)
+      fresh.append(name(path))
+      return value
+    return jax.tree_util.tree_map_with_path(take, new)
+
+  params = merge_by_path(params, loaded_params)
+  rest = merge_by_path(rest, loaded_stats)  # RNG state has no match and stays fresh.
   if fresh:
-    logging.info("init_from: kept the fresh initialisation of %s", ", ".join(fresh))
-  return jax.device_put(out, sharding.replicated(mesh))
+    logging.info("init_from %s: kept the fresh initialisation of %s", path, ", ".join(fresh))
+  return jax.device_put((params, rest), sharding.replicated(mesh))
 
 
 def print_summary(summary: dict[str, Any], workdir: str) -> None:

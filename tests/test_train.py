@@ -214,3 +214,62 @@ def test_bad_config_fails_before_compiling(cache, tmp_path):
   assert not (workdir / "checkpoints").exists()
   out = run_main(cache, workdir, "--config.optim.lr_polcy=cosine")
   assert out.returncode != 0 and "lr_polcy" in out.stderr
+
+
+def test_init_from_checkpoint_reinitialises_a_different_head(reference, cache):
+  """Fine-tuning: weights and BN statistics by path, a fresh classifier when the
+  number of classes differs."""
+  from mgjax.data import pipeline  # pylint: disable=g-import-not-at-top
+  final, ref = saved(reference["workdir"])
+  assert final == reference["summary"]["final_step"]
+  mesh = sharding.make_mesh()
+  for num_classes in (12, 5):
+    c = pipeline.prepare(tiny_config(cache))
+    with c.unlocked():
+      c.model.num_classes = num_classes
+      c.train.init_from = os.path.join(reference["workdir"], "checkpoints")
+    plan = multigrid.Plan.from_config(c)
+    _, _, state = train.init_state(c, plan, mesh)
+    params, rest = train.load_init_params(c, state["params"], state["rest"], mesh)
+    flat = dict(jax.tree_util.tree_leaves_with_path(params))
+    ref_flat = dict(jax.tree_util.tree_leaves_with_path(ref["params"]))
+    names = lambda d: {jax.tree_util.keystr(k, simple=True, separator="/"): v for k, v in d.items()}
+    flat, ref_flat = names(flat), names(ref_flat)
+    head = [k for k in flat if k.startswith("head/")]
+    assert head
+    for k, v in flat.items():
+      if k in head and num_classes == 5:
+        assert v.shape != ref_flat[k].shape
+      else:
+        np.testing.assert_array_equal(np.asarray(v), ref_flat[k], err_msg=k)
+    stats = names(dict(jax.tree_util.tree_leaves_with_path(rest)))
+    ref_stats = names(dict(jax.tree_util.tree_leaves_with_path(ref["rest"])))
+    means = [k for k in stats if k.endswith("/mean")]
+    assert means and all(np.array_equal(np.asarray(stats[k]), ref_stats[k]) for k in means)
+
+
+def test_two_processes_equal_one_process(reference, cache, tmp_path):
+  """2 processes x 4 CPU devices (jax.distributed on loopback) train like 1 x 8."""
+  import socket  # pylint: disable=g-import-not-at-top
+  with socket.socket() as sock:
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+  workdir = tmp_path / "run"
+  environ = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=4")
+  procs = [subprocess.Popen(
+      [sys.executable, "-m", "mgjax.main", f"--workdir={workdir}", *flags_of(cache),
+       "--config.train.max_steps=5", f"--coordinator_address=127.0.0.1:{port}",
+       "--num_processes=2", f"--process_id={i}"],
+      cwd=REPO, env=environ, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+           for i in range(2)]
+  outs = [p.communicate(timeout=600)[0] for p in procs]
+  for p, out in zip(procs, outs):
+    assert p.returncode == 0, out[-3000:]
+  assert "JAX process 1/2, 8 devices (4 local)" in outs[1]
+  step, two = saved(str(workdir))
+  assert step == 5
+  _, one = saved(reference["workdir"], 5)
+  assert_same(two["params"], one["params"], exact=False, rtol=1e-4, atol=1e-6)
+  # The evaluation on two hosts counts every video exactly once.
+  result = json.load(open(workdir / "eval_5.json"))
+  assert result["metrics"]["num_videos"] == 12 and result["metrics"]["num_views"] == 24

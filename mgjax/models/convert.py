@@ -39,7 +39,7 @@ unexpected and mis-shaped tensors. CLI:
 
 The output directory is an orbax checkpoint {"params": ..., "batch_stats": ...}
 of pure dicts (`nnx.to_pure_dict` layout), restored with `restore_state` or,
-for `train.init_from`, by `mgjax.checkpointing.restore_params` (its "params").
+for `train.init_from`, by `mgjax.checkpointing.restore_weights`.
 
 Python API: `read_checkpoint(path)`, `load_torch_state_dict(model, state_dict)`,
 `convert_file(path, model) -> nnx.State`, `convert_file_to_pure(path,
@@ -575,7 +575,7 @@ def save_state(state: nnx.State | Mapping[str, dict], directory: str, *,
                metadata: dict | None = None) -> str:
   """Saves converted state as an orbax checkpoint {"params": ..., "batch_stats": ...}.
 
-  The layout is the one `mgjax.checkpointing.restore_params` reads for
+  The layout is the one `mgjax.checkpointing.restore_weights` reads for
   `train.init_from` (its "params" subtree).
 
   Args:
