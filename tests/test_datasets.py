@@ -127,30 +127,6 @@ def test_charades_label_sets(tmp_path):
       (92, 11.9, 21.2), (147, 0.0, 12.6)]
 
 
-def _brute_force_ap(scores, positives):
-  """AP from the definition: mean over positives of precision at their rank."""
-  order = sorted(range(len(scores)), key=lambda i: (-scores[i], i))
-  precisions, hits = [], 0
-  for rank, i in enumerate(order, 1):
-    if positives[i]:
-      hits += 1
-      precisions.append(hits / rank)
-  return sum(precisions) / len(precisions)
-
-
-def test_mean_average_precision():
-  assert datasets.average_precision(np.array([0.9, 0.8, 0.7]), np.array([1, 0, 1], bool)) == (
-      pytest.approx((1 + 2 / 3) / 2))
-  rng = np.random.default_rng(0)
-  scores = rng.random((40, 6))
-  labels = rng.random((40, 6)) < 0.3
-  labels[:, 5] = False  # A class without positives does not count.
-  expected = np.mean([_brute_force_ap(scores[:, c].tolist(), labels[:, c].tolist())
-                      for c in range(5)])
-  assert datasets.mean_average_precision(scores, labels) == pytest.approx(expected)
-  assert datasets.mean_average_precision(labels.astype(float), labels) == pytest.approx(1.0)
-
-
 def test_load_errors(tmp_path):
   c = config_lib.base()
   with pytest.raises(ValueError, match="root is empty"):

@@ -357,38 +357,6 @@ def charades(root: str, split: str) -> VideoList:
   return _Store(root).build(entries, class_names, multi_label=True)
 
 
-def average_precision(scores: np.ndarray, positives: np.ndarray) -> float:
-  """Average precision of one class: mean of the precision at each positive's rank.
-
-  Args:
-    scores: float [N].
-    positives: bool [N], with at least one True.
-
-  Returns:
-    AP in [0, 1]. Ties are ranked by input order after a stable sort on -score.
-  """
-  order = np.argsort(-scores, kind="stable")
-  hits = positives[order].astype(np.float64)
-  precision = np.cumsum(hits) / np.arange(1, len(hits) + 1)
-  return float(np.sum(precision * hits) / hits.sum())
-
-
-def mean_average_precision(scores: np.ndarray, labels: np.ndarray) -> float:
-  """Charades mAP: mean over classes with a positive of per-class AP.
-
-  Args:
-    scores: float [N, C] (one row per video, e.g. the max over its views).
-    labels: multi-hot [N, C].
-
-  Returns:
-    The mAP (nan when no class has a positive).
-  """
-  labels = np.asarray(labels) > 0
-  aps = [average_precision(scores[:, c], labels[:, c]) for c in range(labels.shape[1])
-         if labels[:, c].any()]
-  return float(np.mean(aps)) if aps else float("nan")
-
-
 # ----------------------------------------------------------------------------------------
 # By config.
 
