@@ -30,10 +30,9 @@ Training reads a file with `tf.io.read_file` + `tf.io.parse_single_sequence_exam
 and decodes only the frames a clip samples, so any clip of any video is one read away
 and resuming at any step is exact.
 
-The writer builds the protobuf wire format by hand: converter workers then need
-neither TensorFlow (a multi-second import and hundreds of MB per process) nor its
-generated proto classes. The reader side uses TensorFlow and imports it lazily for the
-same reason.
+Both sides use TensorFlow's own proto classes and ops; TensorFlow is imported lazily
+(only where a video is written or read), so light tools such as the manifest readers
+do not pay for it.
 """
 
 from __future__ import annotations
@@ -41,7 +40,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import struct
 import tempfile
 from typing import Any, Iterable, Sequence
 
@@ -160,44 +158,7 @@ def is_remote(path: str) -> bool:
 
 
 # ----------------------------------------------------------------------------------------
-# Writing: the protobuf wire format of tf.train.SequenceExample.
-
-
-def _varint(n: int) -> bytes:
-  if n < 0:
-    n += 1 << 64  # int64 in two's complement, as protobuf encodes negative int64.
-  out = bytearray()
-  while True:
-    b = n & 0x7F
-    n >>= 7
-    if n:
-      out.append(b | 0x80)
-    else:
-      out.append(b)
-      return bytes(out)
-
-
-def _field(number: int, payload: bytes) -> bytes:
-  """A length-delimited field (wire type 2)."""
-  return _varint((number << 3) | 2) + _varint(len(payload)) + payload
-
-
-def _feature(values: Sequence[Any], kind: str) -> bytes:
-  """Encodes a tf.train.Feature (bytes_list=1, float_list=2, int64_list=3)."""
-  if kind == "bytes":
-    inner = b"".join(_field(1, v) for v in values)
-    return _field(1, inner)
-  if kind == "float":
-    inner = _field(1, struct.pack(f"<{len(values)}f", *values)) if values else b""
-    return _field(2, inner)
-  if kind == "int64":
-    inner = _field(1, b"".join(_varint(int(v)) for v in values)) if values else b""
-    return _field(3, inner)
-  raise ValueError(f"unknown feature kind {kind!r}")
-
-
-def _map_entry(key: str, value: bytes) -> bytes:
-  return _field(1, _field(1, key.encode("utf-8")) + _field(2, value))
+# Writing.
 
 
 def serialize(record: VideoRecord) -> bytes:
@@ -209,20 +170,24 @@ def serialize(record: VideoRecord) -> bytes:
   Returns:
     The serialized proto, parseable by `tf.io.parse_single_sequence_example`.
   """
-  context = [
-      (ID, _feature([record.video_id.encode("utf-8")], "bytes")),
-      (SOURCE, _feature([record.source.encode("utf-8")], "bytes")),
-      (LABELS, _feature(list(record.labels), "int64")),
-      (LABEL_NAMES, _feature([n.encode("utf-8") for n in record.label_names], "bytes")),
-      (FPS, _feature([float(record.fps)], "float")),
-      (NUM_FRAMES, _feature([len(record.frames)], "int64")),
-      (HEIGHT, _feature([record.height], "int64")),
-      (WIDTH, _feature([record.width], "int64")),
-  ]
-  features = b"".join(_map_entry(k, v) for k, v in context)
-  frame_list = b"".join(_field(1, _feature([f], "bytes")) for f in record.frames)
-  feature_lists = _map_entry(FRAMES, frame_list)
-  return _field(1, features) + _field(2, feature_lists)
+  tf = import_tf()
+  feature = tf.train.Feature
+  as_bytes = lambda values: feature(bytes_list=tf.train.BytesList(value=list(values)))
+  as_ints = lambda values: feature(int64_list=tf.train.Int64List(value=[int(v) for v in values]))
+  context = tf.train.Features(feature={
+      ID: as_bytes([record.video_id.encode("utf-8")]),
+      SOURCE: as_bytes([record.source.encode("utf-8")]),
+      LABELS: as_ints(record.labels),
+      LABEL_NAMES: as_bytes(n.encode("utf-8") for n in record.label_names),
+      FPS: feature(float_list=tf.train.FloatList(value=[float(record.fps)])),
+      NUM_FRAMES: as_ints([len(record.frames)]),
+      HEIGHT: as_ints([record.height]),
+      WIDTH: as_ints([record.width]),
+  })
+  frames = tf.train.FeatureList(feature=[as_bytes([f]) for f in record.frames])
+  example = tf.train.SequenceExample(
+      context=context, feature_lists=tf.train.FeatureLists(feature_list={FRAMES: frames}))
+  return example.SerializeToString()
 
 
 def atomic_write(path: str, data: bytes | str) -> None:
