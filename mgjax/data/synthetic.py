@@ -419,4 +419,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-  sys.exit(main())
+  # Run the imported module, not `__main__`: worker processes unpickle their function
+  # by module name and do not import `__main__` (see `workers_skip_main`).
+  from mgjax.data import synthetic as _module  # pylint: disable=g-import-not-at-top
+  sys.exit(_module.main())
