@@ -115,15 +115,23 @@ def restore_weights(directory: str) -> tuple[Any, Any]:
   Returns:
     (parameters, other model state such as BatchNorm statistics) as NumPy trees.
   """
+  # Restore onto this process's first device whatever topology wrote the checkpoint:
+  # the caller re-places the weights on its own mesh.
+  device = jax.sharding.SingleDeviceSharding(jax.local_devices()[0])
+  as_target = lambda meta: jax.tree.map(
+      lambda m: jax.ShapeDtypeStruct(m.shape, m.dtype, sharding=device), meta)
   try:
-    manager = ocp.CheckpointManager(directory)
+    manager = ocp.CheckpointManager(directory, item_handlers=ocp.StandardCheckpointHandler())
     step = manager.latest_step()
   except Exception:  # pylint: disable=broad-except  # Not a manager directory.
     manager, step = None, None
   if manager is not None and step is not None:
-    restored = manager.restore(step, args=ocp.args.StandardRestore())
+    target = as_target(manager.item_metadata(step))
+    restored = manager.restore(step, args=ocp.args.StandardRestore(target))
+    manager.close()
   else:
-    restored = ocp.StandardCheckpointer().restore(directory)
+    checkpointer = ocp.StandardCheckpointer()
+    restored = checkpointer.restore(directory, as_target(checkpointer.metadata(directory)))
   # Training checkpoints hold "rest"; converted ones "batch_stats".
   stats = restored.get("rest", restored.get("batch_stats", {}))
   return jax.tree.map(np.asarray, restored["params"]), jax.tree.map(np.asarray, stats)

@@ -1,0 +1,65 @@
+# Copyright 2026 The mgjax Authors.
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+"""The demo: multigrid training of a small SlowFast on the synthetic motion dataset.
+
+  python -m mgjax.main --config configs/demo.py --workdir /tmp/mgjax_demo
+
+Builds the synthetic dataset (1,000 rendered videos of 12 motion classes; a
+single frame carries no class information) into ~/.cache/mgjax on first use,
+trains a SlowFast 8x8 of width 32 with one block per stage with multigrid (long
+and short cycles: 5 long-cycle shapes, 9 compiled step shapes), runs precise BN
+and a 2-clip evaluation, and prints the test accuracy. About 10 minutes on 2 CPU
+cores. The same model at the fixed base shape (the baseline, with the same
+epochs as the multigrid run's 2/3) is
+
+  python -m mgjax.main --config configs/demo.py --workdir /tmp/mgjax_demo_baseline \
+      --config.multigrid.long_cycle=False --config.multigrid.short_cycle=False
+"""
+
+from mgjax import config as config_lib
+
+
+def get_config():
+  c = config_lib.base()
+  c.model.name = "slowfast_r50_8x8"
+  c.model.width = 32  # Fast pathway: 4 channels.
+  c.model.depths = (1, 1, 1, 1)
+  # conv1 as 1x7x7 then kx1x1: the same receptive field, ~3x faster steps on XLA:CPU
+  # (its 5x7x7 convolution with 3 input channels is very slow there).
+  c.model.factorized_stem = True
+  c.model.dropout_rate = 0.0
+  c.data.dataset = "synthetic"
+  c.data.synthetic_videos = 1000  # 800 train, 200 test.
+  c.data.num_train_examples = 800
+  c.data.num_frames = 16  # 4 on the slow pathway.
+  c.data.sampling_rate = 2
+  c.data.crop_size = 32
+  c.data.jitter_scales = (32, 36)  # Keep most of the (downscaled) frame in the crop.
+  c.optim.batch_size = 16
+  c.optim.base_lr = 0.02  # x8 in the first long-cycle shape.
+  c.optim.steps = (0, 10, 15)
+  c.optim.max_epoch = 20
+  c.optim.warmup_epochs = 0.5
+  c.optim.warmup_start_lr = 0.01
+  c.optim.weight_decay = 1e-4
+  c.train.log_every_steps = 20
+  c.train.checkpoint_every_steps = 100
+  c.train.eval_every_epochs = 0.0
+  c.train.precise_bn_batches = 10
+  c.eval.preset = "custom"
+  c.eval.num_temporal_views = 2
+  c.eval.num_spatial_crops = 1
+  c.eval.crop_size = 32
+  c.eval.batch_size = 16
+  return c
