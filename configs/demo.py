@@ -18,10 +18,12 @@
 Builds the synthetic dataset (1,000 rendered videos of 12 motion classes; a
 single frame carries no class information) into ~/.cache/mgjax on first use,
 trains a SlowFast 8x8 of width 32 with one block per stage with multigrid (long
-and short cycles: 5 long-cycle shapes, 9 compiled step shapes), runs precise BN
-and a 2-clip evaluation, and prints the test accuracy. About 10 minutes on 2 CPU
-cores. The same model at the fixed base shape (the baseline, with the same
-epochs as the multigrid run's 2/3) is
+and short cycles, 10 compiled step shapes), runs precise BN and a 2-clip
+evaluation, and prints the test accuracy. The target is about 10 minutes on 2 CPU
+cores; a run on a 2-core machine loaded by other jobs took 25 minutes (compiling
+the step shapes dominated) and stayed at chance accuracy: see the README. The same
+model at the fixed base shape (the baseline, over its base epochs, 2/3 of the
+multigrid run's) is
 
   python -m mgjax.main --config configs/demo.py --workdir /tmp/mgjax_demo_baseline \
       --config.multigrid.long_cycle=False --config.multigrid.short_cycle=False
