@@ -105,6 +105,37 @@ class Checkpointer:
     self.manager.close()
 
 
+def restore_on_one_device(directory: str, step: int | None = None) -> tuple[int | None, Any]:
+  """Restores a saved tree onto this process's first device, whatever wrote it.
+
+  For tools that read weights (init_from, tests, notebooks): checkpoints written on
+  any topology restore here; the caller places the arrays on its own mesh.
+
+  Args:
+    directory: a CheckpointManager directory or a single checkpoint's directory.
+    step: the step of a manager directory (default: the latest).
+
+  Returns:
+    (step or None for a single checkpoint, the tree as NumPy arrays).
+  """
+  device = jax.sharding.SingleDeviceSharding(jax.local_devices()[0])
+  as_target = lambda meta: jax.tree.map(
+      lambda m: jax.ShapeDtypeStruct(m.shape, m.dtype, sharding=device), meta)
+  try:
+    manager = ocp.CheckpointManager(directory, item_handlers=ocp.StandardCheckpointHandler())
+    step = manager.latest_step() if step is None else step
+  except Exception:  # pylint: disable=broad-except  # Not a manager directory.
+    manager, step = None, None
+  if manager is not None and step is not None:
+    target = as_target(manager.item_metadata(step))
+    restored = manager.restore(step, args=ocp.args.StandardRestore(target))
+    manager.close()
+  else:
+    checkpointer = ocp.StandardCheckpointer()
+    restored = checkpointer.restore(directory, as_target(checkpointer.metadata(directory)))
+  return step, jax.tree.map(np.asarray, restored)
+
+
 def restore_weights(directory: str) -> tuple[Any, Any]:
   """Loads the weights of an mgjax checkpoint directory (for `train.init_from`).
 
@@ -115,23 +146,6 @@ def restore_weights(directory: str) -> tuple[Any, Any]:
   Returns:
     (parameters, other model state such as BatchNorm statistics) as NumPy trees.
   """
-  # Restore onto this process's first device whatever topology wrote the checkpoint:
-  # the caller re-places the weights on its own mesh.
-  device = jax.sharding.SingleDeviceSharding(jax.local_devices()[0])
-  as_target = lambda meta: jax.tree.map(
-      lambda m: jax.ShapeDtypeStruct(m.shape, m.dtype, sharding=device), meta)
-  try:
-    manager = ocp.CheckpointManager(directory, item_handlers=ocp.StandardCheckpointHandler())
-    step = manager.latest_step()
-  except Exception:  # pylint: disable=broad-except  # Not a manager directory.
-    manager, step = None, None
-  if manager is not None and step is not None:
-    target = as_target(manager.item_metadata(step))
-    restored = manager.restore(step, args=ocp.args.StandardRestore(target))
-    manager.close()
-  else:
-    checkpointer = ocp.StandardCheckpointer()
-    restored = checkpointer.restore(directory, as_target(checkpointer.metadata(directory)))
+  _, restored = restore_on_one_device(directory)
   # Training checkpoints hold "rest"; converted ones "batch_stats".
-  stats = restored.get("rest", restored.get("batch_stats", {}))
-  return jax.tree.map(np.asarray, restored["params"]), jax.tree.map(np.asarray, stats)
+  return restored["params"], restored.get("rest", restored.get("batch_stats", {}))

@@ -521,7 +521,7 @@ def test_worker_wrapper_survives_sigterm_to_its_session(tmp_path):
   # Like a VM shutdown: SIGTERM to the whole session (wrapper and trainer).
   os.killpg(os.getpgid(pid), signal.SIGTERM)
   _wait_for(lambda: (run_dir / "train.rc").exists() and
-            (run_dir / "train.rc").read_text().strip() == "7", "the exit code")
+            (run_dir / "train.rc").read_text().strip() == "7", "the exit code", limit=180.0)
   status = subprocess.run(["bash", str(run_dir / "worker.sh"), "status"], capture_output=True,
                           text=True, check=True, timeout=60)
   assert status.stdout.strip() == "mgjax-status: terminated:7"

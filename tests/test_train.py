@@ -28,10 +28,10 @@ import time
 
 import jax
 import numpy as np
-import orbax.checkpoint as ocp
 import pytest
 
 from conftest import REPO
+from mgjax import checkpointing
 from mgjax import multigrid
 from mgjax import sharding
 from mgjax import train
@@ -71,12 +71,9 @@ def run_main(cache, workdir, *extra, env=None, **overrides):
 
 
 def saved(workdir, step=None):
-  """The raw saved train state of a workdir's checkpoint (default: latest)."""
-  manager = ocp.CheckpointManager(os.path.join(workdir, "checkpoints"))
-  step = manager.latest_step() if step is None else step
-  tree = manager.restore(step, args=ocp.args.StandardRestore())
-  manager.close()
-  return step, jax.tree.map(np.asarray, tree)
+  """The saved train state of a workdir's checkpoint (default: latest), written on
+  any number of devices and processes."""
+  return checkpointing.restore_on_one_device(os.path.join(workdir, "checkpoints"), step)
 
 
 def assert_same(a, b, exact=True, rtol=1e-5, atol=1e-6):
