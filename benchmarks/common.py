@@ -1,0 +1,566 @@
+# Copyright 2026 The mgjax Authors.
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+"""Helpers shared by the benchmark scripts.
+
+Configs with overrides, the machine and versions a result was measured on,
+tables, timing statistics, one compiled train step per shape on random data, and
+`RunProbe`: timestamps of the trainer's phases (compiles, input waits, steps,
+evaluations) taken from outside `train.train_and_evaluate` without changing it.
+
+Benchmarks are measurements, not tests: they print a table, write a JSON (and a
+plot) under `--outdir`, and say what they ran on. Nothing here asserts a speed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import datetime
+import importlib.util
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from typing import Any, Callable, Iterable, Sequence
+
+# Runnable from a checkout without installing mgjax.
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if REPO not in sys.path:
+  sys.path.insert(0, REPO)
+
+DEFAULT_OUTDIR = os.path.join(REPO, "benchmarks", "results")
+
+
+# ----------------------------------------------------------------------------------------
+# Environment.
+
+
+def quiet_logs() -> None:
+  """Keeps TensorFlow's and XLA's C++ start-up chatter out of the tables."""
+  os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+  os.environ.setdefault("CUDA_VISIBLE_DEVICES", os.environ.get("CUDA_VISIBLE_DEVICES", ""))
+
+
+def hide_accelerators_from_tf() -> None:
+  """TensorFlow only feeds tf.data: keep it off any GPU JAX may use."""
+  from mgjax.data import frame_store  # pylint: disable=g-import-not-at-top
+  tf = frame_store.import_tf()
+  tf.config.set_visible_devices([], "GPU")
+
+
+# ----------------------------------------------------------------------------------------
+# Configs.
+
+
+def load_config(path: str, overrides: dict[str, Any] | None = None):
+  """`get_config()` of a config file (relative to the repository or absolute), overridden.
+
+  Args:
+    path: e.g. "configs/demo.py".
+    overrides: dotted field -> value, e.g. {"data.synthetic_videos": 250}.
+
+  Returns:
+    The locked ConfigDict.
+  """
+  full = path if os.path.isabs(path) else os.path.join(REPO, path)
+  spec = importlib.util.spec_from_file_location("_bench_config", full)
+  module = importlib.util.module_from_spec(spec)
+  spec.loader.exec_module(module)
+  return override(module.get_config(), overrides or {})
+
+
+def override(config, overrides: dict[str, Any]):
+  """A copy of `config` with dotted fields set (the fields must exist: configs are locked)."""
+  config = config.copy_and_resolve_references()
+  for dotted, value in overrides.items():
+    *parents, leaf = dotted.split(".")
+    node = config
+    for p in parents:
+      node = node[p]
+    node[leaf] = value
+  return config
+
+
+def parse_overrides(items: Sequence[str]) -> dict[str, Any]:
+  """"a.b=v" strings (v as a Python literal, else a string) -> {"a.b": v}."""
+  import ast  # pylint: disable=g-import-not-at-top
+  out = {}
+  for item in items:
+    key, _, raw = item.partition("=")
+    try:
+      out[key] = ast.literal_eval(raw)
+    except (ValueError, SyntaxError):
+      out[key] = raw
+  return out
+
+
+# ----------------------------------------------------------------------------------------
+# What a result was measured on.
+
+
+def _cpu_model() -> str:
+  try:
+    with open("/proc/cpuinfo") as f:
+      for line in f:
+        if line.startswith("model name"):
+          return line.split(":", 1)[1].strip()
+  except OSError:
+    pass
+  return platform.processor() or platform.machine()
+
+
+def _version(module: str) -> str:
+  try:
+    from importlib import metadata  # pylint: disable=g-import-not-at-top
+    return metadata.version(module)
+  except Exception:  # pylint: disable=broad-except
+    return "-"
+
+
+def _git_commit() -> str:
+  try:
+    out = subprocess.run(["git", "-C", REPO, "rev-parse", "--short", "HEAD"], capture_output=True,
+                         text=True, check=True, timeout=10).stdout.strip()
+    dirty = subprocess.run(["git", "-C", REPO, "status", "--porcelain", "--untracked-files=no"],
+                           capture_output=True, text=True, check=False, timeout=10).stdout.strip()
+    return out + ("+dirty" if dirty else "")
+  except (OSError, subprocess.SubprocessError):
+    return "-"
+
+
+def machine_info() -> dict[str, Any]:
+  """Date, CPU, cores, load average, package versions, commit and command line."""
+  info = dict(
+      date=datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+      cpu=_cpu_model(), cores=os.cpu_count(), python=platform.python_version(),
+      load_average=[round(x, 2) for x in os.getloadavg()],
+      commit=_git_commit(),
+      command=" ".join([os.path.relpath(sys.argv[0], REPO)] + sys.argv[1:]))
+  for pkg in ("jax", "jaxlib", "flax", "optax", "tensorflow", "torch", "pytorchvideo", "numpy"):
+    info[pkg] = _version(pkg)
+  xla_flags = os.environ.get("XLA_FLAGS", "")
+  if xla_flags:
+    info["XLA_FLAGS"] = xla_flags
+  return info
+
+
+def describe_machine(info: dict[str, Any], load_after: Sequence[float] | None = None) -> str:
+  """One paragraph for the top of a report."""
+  load = "/".join(f"{x:.2f}" for x in info["load_average"])
+  after = f", after {'/'.join(f'{x:.2f}' for x in load_after)}" if load_after else ""
+  versions = ", ".join(f"{k} {info[k]}" for k in ("jax", "jaxlib", "flax", "tensorflow", "torch",
+                                                  "pytorchvideo") if info.get(k, "-") != "-")
+  return (f"{info['date']} · {info['cpu']}, {info['cores']} cores · load average (1/5/15 min) "
+          f"{load} at start{after} · Python {info['python']}, {versions} · commit {info['commit']}\n"
+          f"command: python {info['command']}")
+
+
+# ----------------------------------------------------------------------------------------
+# Tables, statistics, files.
+
+
+def fmt(v: Any, digits: int = 3) -> str:
+  """A table cell: floats with `digits` significant digits, the rest as str."""
+  if isinstance(v, float):
+    if v != v:  # NaN.
+      return "-"
+    if v == 0 or 1e-3 <= abs(v) < 1e6:
+      return f"{v:.{digits}g}" if abs(v) < 10**digits else f"{v:.0f}"
+    return f"{v:.{digits - 1}e}"
+  return "-" if v is None else str(v)
+
+
+def markdown_table(headers: Sequence[str], rows: Iterable[Sequence[Any]], digits: int = 3) -> str:
+  """A GitHub-markdown table (also readable as plain text)."""
+  cells = [[fmt(v, digits) for v in row] for row in rows]
+  widths = [max([len(h)] + [len(r[i]) for r in cells]) for i, h in enumerate(headers)]
+  line = lambda r: "| " + " | ".join(c.rjust(w) for c, w in zip(r, widths)) + " |"
+  sep = "|" + "|".join("-" * (w + 2) for w in widths) + "|"
+  return "\n".join([line(headers), sep] + [line(r) for r in cells])
+
+
+@dataclasses.dataclass
+class Stats:
+  """Summary of repeated timings (seconds)."""
+  n: int
+  median: float
+  mean: float
+  stdev: float
+  min: float
+
+  @classmethod
+  def of(cls, times: Sequence[float]) -> "Stats":
+    times = list(times)
+    if not times:
+      return cls(0, float("nan"), float("nan"), float("nan"), float("nan"))
+    return cls(len(times), statistics.median(times), statistics.fmean(times),
+               statistics.stdev(times) if len(times) > 1 else 0.0, min(times))
+
+
+def write_json(path: str, payload: Any) -> None:
+  os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+  with open(path, "w") as f:
+    json.dump(payload, f, indent=1, default=_json_default)
+
+
+def _json_default(o):
+  if dataclasses.is_dataclass(o):
+    return dataclasses.asdict(o)
+  try:
+    import numpy as np  # pylint: disable=g-import-not-at-top
+    if isinstance(o, np.generic):
+      return o.item()
+    if isinstance(o, np.ndarray):
+      return o.tolist()
+  except ImportError:
+    pass
+  return str(o)
+
+
+def write_report(outdir: str, name: str, info: dict[str, Any], text: str, data: Any) -> None:
+  """`<outdir>/<name>.md` (the printed report) and `<name>.json` (everything measured)."""
+  os.makedirs(outdir, exist_ok=True)
+  with open(os.path.join(outdir, f"{name}.md"), "w") as f:
+    f.write(text.rstrip() + "\n")
+  write_json(os.path.join(outdir, f"{name}.json"), dict(machine=info, results=data))
+
+
+def matplotlib_pyplot():
+  """pyplot with a file-only backend (no display on servers)."""
+  import matplotlib  # pylint: disable=g-import-not-at-top
+  matplotlib.use("Agg")
+  import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
+  return plt
+
+
+def run_child(args: Sequence[str], env: dict[str, str] | None = None,
+              timeout: float | None = None) -> tuple[float, subprocess.CompletedProcess]:
+  """Runs `python <args>` in a fresh process; returns (wall seconds, result)."""
+  full_env = dict(os.environ, **(env or {}))
+  full_env["PYTHONPATH"] = REPO + os.pathsep + full_env.get("PYTHONPATH", "")
+  start = time.time()
+  result = subprocess.run([sys.executable, *args], env=full_env, capture_output=True, text=True,
+                          timeout=timeout, check=False)
+  wall = time.time() - start
+  if result.returncode:
+    sys.stderr.write(result.stdout[-3000:] + result.stderr[-6000:])
+    raise RuntimeError(f"child {' '.join(args)} exited with {result.returncode}")
+  return wall, result
+
+
+# ----------------------------------------------------------------------------------------
+# One compiled train step per shape, on random data.
+
+
+class StepBench:
+  """The trainer's train step for a config, compiled per shape and timed on random data.
+
+  Uses the trainer's own pieces (`train.init_state`, `train.train_step`, the mesh and
+  batch shardings), so the measured step is the step `train_and_evaluate` runs.
+  """
+
+  def __init__(self, config, mesh=None):
+    import jax  # pylint: disable=g-import-not-at-top
+    from mgjax import multigrid, sharding, train  # pylint: disable=g-import-not-at-top,multiple-imports
+    self.config = config
+    self.mesh = mesh or sharding.make_mesh()
+    self.plan = multigrid.Plan.from_config(config)
+    start = time.perf_counter()
+    self.model_def, self.tx, self.state = train.init_state(config, self.plan, self.mesh)
+    jax.block_until_ready(self.state)
+    self.init_seconds = time.perf_counter() - start
+    self._abstract_state = jax.tree.map(
+        lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=x.sharding), self.state)
+    self.executables: dict[tuple[int, int, int, int], Any] = {}
+
+  def step_fn(self, bn_group_size: int) -> Callable:
+    from mgjax import train  # pylint: disable=g-import-not-at-top
+    return lambda st, bt: train.train_step(st, bt, model_def=self.model_def, tx=self.tx,
+                                           config=self.config, bn_group_size=bn_group_size)
+
+  def compile(self, key: tuple[int, int, int, int]) -> dict[str, float]:
+    """Compiles the step of (B, T, S, BN group); returns seconds per phase and XLA's FLOPs.
+
+    Returns:
+      {"trace": s, "lower": s, "compile": s, "flops": FLOPs of one step (XLA cost
+      analysis; -1 when the backend does not report it)}.
+    """
+    import jax  # pylint: disable=g-import-not-at-top
+    from mgjax import sharding, train  # pylint: disable=g-import-not-at-top,multiple-imports
+    b, t, s, g = key
+    batch = sharding.abstract_batch(self.mesh, {
+        "video": ((b, t, s, s, 3), jax.numpy.uint8), "label": train.label_spec(self.config)(b)})
+    fn = jax.jit(self.step_fn(g), donate_argnums=0)
+    t0 = time.perf_counter()
+    traced = fn.trace(self._abstract_state, batch)
+    t1 = time.perf_counter()
+    lowered = traced.lower()
+    t2 = time.perf_counter()
+    compiled = lowered.compile()
+    t3 = time.perf_counter()
+    self.executables[key] = compiled
+    return dict(trace=t1 - t0, lower=t2 - t1, compile=t3 - t2, flops=step_flops(compiled))
+
+  def random_batch(self, key: tuple[int, int, int, int], seed: int = 0) -> dict[str, Any]:
+    import numpy as np  # pylint: disable=g-import-not-at-top
+    from mgjax import sharding  # pylint: disable=g-import-not-at-top
+    b, t, s, _ = key
+    rng = np.random.default_rng(seed)
+    local = {"video": rng.integers(0, 256, (b, t, s, s, 3), dtype=np.uint8)}
+    if self.config.data.multi_label:
+      local["label"] = (rng.random((b, self.config.model.num_classes)) < 0.1).astype(np.float32)
+    else:
+      local["label"] = rng.integers(0, self.config.model.num_classes, (b,), dtype=np.int32)
+    return sharding.global_batch(self.mesh, local)
+
+  def time_steps(self, key: tuple[int, int, int, int], num_steps: int,
+                 batch: dict[str, Any] | None = None) -> list[float]:
+    """Seconds of each of `num_steps` steps (each waited for), after compiling if needed."""
+    import jax  # pylint: disable=g-import-not-at-top
+    if key not in self.executables:
+      self.compile(key)
+    batch = batch if batch is not None else self.random_batch(key)
+    times = []
+    for _ in range(num_steps):
+      start = time.perf_counter()
+      self.state, metrics = self.executables[key](self.state, batch)
+      jax.block_until_ready((self.state, metrics))
+      times.append(time.perf_counter() - start)
+    return times
+
+
+def step_flops(compiled) -> float:
+  """FLOPs of a compiled computation from XLA's cost analysis (-1 if unavailable)."""
+  try:
+    ca = compiled.cost_analysis()
+    if isinstance(ca, (list, tuple)):
+      ca = ca[0]
+    return float(ca.get("flops", -1.0))
+  except Exception:  # pylint: disable=broad-except
+    return -1.0
+
+
+def bts2(key: Sequence[int]) -> int:
+  """B·T·S² of a (B, T, S, ...) shape: the plan's cost unit."""
+  return int(key[0]) * int(key[1]) * int(key[2]) ** 2
+
+
+# ----------------------------------------------------------------------------------------
+# Timestamps of a trainer run.
+
+
+@dataclasses.dataclass
+class Eval:
+  step: int
+  start: float
+  end: float
+  metrics: dict[str, Any]
+
+
+class RunProbe:
+  """Records when the trainer compiles, waits for data, steps and evaluates.
+
+  Inside the `with` block, `train.CompiledSteps.compile`, `pipeline.train_dataset`,
+  `train.precise_bn` and `evaluate.evaluate` are wrapped (the trainer looks them up at
+  call time), so one `train.train_and_evaluate` call is measured without changing the
+  trainer. All times are `time.perf_counter()` seconds.
+
+  Attributes:
+    compiles: (step keys, seconds, end time) per compile call of the trainer.
+    calls: time of each request for a training batch (one per step).
+    waits: seconds each request waited for its batch.
+    evals: each evaluation (precise BN + multi-view eval): step, start, end, metrics.
+  """
+
+  def __init__(self):
+    self.compiles: list[tuple[list[tuple[int, ...]], float, float]] = []
+    self.calls: list[float] = []
+    self.waits: list[float] = []
+    self.evals: list[Eval] = []
+    self.start = self.end = 0.0
+    self._pending_eval: float | None = None
+    self._first_step = 0
+
+  @contextlib.contextmanager
+  def attach(self):
+    from mgjax import evaluate as evaluate_lib  # pylint: disable=g-import-not-at-top
+    from mgjax import train  # pylint: disable=g-import-not-at-top
+    from mgjax.data import pipeline  # pylint: disable=g-import-not-at-top
+    probe = self
+    # The trainer compiles through `compile_all(keys)` (or, in older versions, one
+    # `compile(key)` per shape): time whichever it has.
+    method = "compile_all" if hasattr(train.CompiledSteps, "compile_all") else "compile"
+    saved = (getattr(train.CompiledSteps, method), pipeline.train_dataset, train.precise_bn,
+             evaluate_lib.evaluate)
+    compile_, train_dataset, precise_bn, evaluate = saved
+
+    def compile_wrapper(steps_self, keys, *args, **kwargs):
+      start = time.perf_counter()
+      out = compile_(steps_self, keys, *args, **kwargs)
+      keys = [tuple(k) for k in keys] if method == "compile_all" else [tuple(keys)]
+      probe.compiles.append((keys, time.perf_counter() - start, time.perf_counter()))
+      return out
+
+    def dataset_wrapper(config, plan, start_step=0, *args, **kwargs):
+      probe._first_step = start_step  # pylint: disable=protected-access
+      it = train_dataset(config, plan, start_step, *args, **kwargs)
+
+      def timed():
+        while True:
+          t = time.perf_counter()
+          try:
+            batch = next(it)
+          except StopIteration:
+            return
+          probe.calls.append(t)
+          probe.waits.append(time.perf_counter() - t)
+          yield batch
+      return timed()
+
+    def precise_bn_wrapper(*args, **kwargs):
+      probe._pending_eval = time.perf_counter()  # pylint: disable=protected-access
+      return precise_bn(*args, **kwargs)
+
+    def evaluate_wrapper(config, mesh, model_def, state, output_path=None):
+      start = probe._pending_eval or time.perf_counter()  # pylint: disable=protected-access
+      result = evaluate(config, mesh, model_def, state, output_path)
+      step = probe._first_step + len(probe.calls)  # pylint: disable=protected-access
+      probe.evals.append(Eval(step, start, time.perf_counter(), dict(result["metrics"])))
+      probe._pending_eval = None  # pylint: disable=protected-access
+      return result
+
+    setattr(train.CompiledSteps, method, compile_wrapper)
+    pipeline.train_dataset = dataset_wrapper
+    train.precise_bn = precise_bn_wrapper
+    evaluate_lib.evaluate = evaluate_wrapper
+    self.start = time.perf_counter()
+    try:
+      yield self
+    finally:
+      self.end = time.perf_counter()
+      setattr(train.CompiledSteps, method, saved[0])
+      pipeline.train_dataset, train.precise_bn, evaluate_lib.evaluate = saved[1:]
+
+  # ------------------------------------------------------------------ derived timings
+  @property
+  def compile_seconds(self) -> float:
+    return sum(c[1] for c in self.compiles)
+
+  @property
+  def compiled_keys(self) -> list[tuple[int, ...]]:
+    return [k for keys, _, _ in self.compiles for k in keys]
+
+  @property
+  def first_step_time(self) -> float:
+    """When the first training batch was requested (compiles are done by then)."""
+    return self.calls[0] if self.calls else self.end
+
+  def train_end_time(self) -> float:
+    """When the last step finished: the start of the final evaluation, else the end."""
+    if self.evals and self.evals[-1].step >= self._first_step + len(self.calls):
+      return self.evals[-1].start
+    return self.end
+
+  def eval_seconds_before(self, t: float) -> float:
+    return sum(min(e.end, t) - e.start for e in self.evals if e.start < t)
+
+  def train_seconds(self) -> float:
+    """Wall time of the training loop: first step to last, without evaluations."""
+    end = self.train_end_time()
+    return end - self.first_step_time - self.eval_seconds_before(end)
+
+  def train_seconds_at(self, t: float) -> float:
+    return t - self.first_step_time - self.eval_seconds_before(t)
+
+  def wait_fraction(self) -> float:
+    return sum(self.waits) / max(self.train_seconds(), 1e-9)
+
+  def step_intervals(self, sync_steps: Iterable[int] = ()) -> list[tuple[int, float]]:
+    """(step, seconds) per step from the batch-request times.
+
+    The trainer dispatches step k asynchronously and then waits for step k-1's
+    metrics, so the gap between the requests of batches k and k+1 is the run time of
+    step k-1 (when the input keeps up). Where the trainer waits for step j itself
+    (logging, checkpoints, segment ends, evaluations: `sync_steps`), the gap after
+    batch j holds the end of j-1 and all of j, and the next gap almost nothing: both
+    are dropped, as are gaps that contain an evaluation.
+
+    Args:
+      sync_steps: global steps after whose dispatch the trainer waited for them.
+
+    Returns:
+      (global step, seconds) for each cleanly timed step.
+    """
+    first = self._first_step
+    dropped = set()
+    for j in sync_steps:
+      dropped |= {j - first, j - first + 1}  # Indices into `calls` of the spoilt gaps.
+    out = []
+    for i in range(1, len(self.calls) - 1):
+      a, b = self.calls[i], self.calls[i + 1]
+      if i in dropped or any(e.start < b and e.end > a for e in self.evals):
+        continue
+      out.append((first + i - 1, b - a))
+    return out
+
+
+def train_with_probe(config, workdir: str, *, evaluate_at_end: bool = True) -> dict[str, Any]:
+  """Trains `config` from scratch in `workdir` with the real trainer, measured by a RunProbe.
+
+  Returns:
+    The plan's steps, epochs, Σ B·T·S² and theoretical speedup over its baseline; the
+    training-loop seconds (compiles and evaluations excluded), compile, input-wait and
+    evaluation seconds; the accuracy curve (one point per evaluation, against training
+    seconds); the final evaluation's metrics; and (step, seconds, (B, T, S)) per timed
+    step.
+  """
+  import shutil  # pylint: disable=g-import-not-at-top
+  from mgjax import multigrid, train  # pylint: disable=g-import-not-at-top,multiple-imports
+  from mgjax.data import pipeline  # pylint: disable=g-import-not-at-top
+  plan = multigrid.Plan.from_config(pipeline.prepare(config))
+  if os.path.exists(workdir):  # Never resume an earlier measurement.
+    shutil.rmtree(workdir)
+  probe = RunProbe()
+  with probe.attach():
+    summary = train.train_and_evaluate(config, workdir, evaluate_at_end=evaluate_at_end)
+  table = plan.step_table()
+  shape = lambda k: (int(table["batch_size"][k]), int(table["num_frames"][k]),
+                     int(table["crop_size"][k]))
+  curve = [dict(step=e.step, train_seconds=probe.train_seconds_at(e.start),
+                epoch=float(table["epoch"][min(e.step, plan.num_steps - 1)]),
+                **{k: v for k, v in e.metrics.items() if k in ("top1", "top5", "mAP")})
+           for e in probe.evals]
+  return dict(
+      steps=plan.num_steps, epochs=plan.max_epoch, cost=plan.cost,
+      theoretical_speedup=plan.baseline.cost / plan.cost,
+      iteration_speedup=plan.baseline.num_steps / plan.num_steps,
+      train_seconds=probe.train_seconds(), compile_seconds=probe.compile_seconds,
+      compiled_shapes=len(probe.compiled_keys), wait_seconds=sum(probe.waits),
+      wait_fraction=probe.wait_fraction(), eval_seconds=sum(e.end - e.start for e in probe.evals),
+      total_seconds=probe.end - probe.start, clips=int(sum(table["batch_size"])),
+      final=dict(summary.get("eval", {})), curve=curve,
+      per_step=[(k, dt, shape(k)) for k, dt in probe.step_intervals(_sync_steps(config, plan, probe))])
+
+
+def _sync_steps(config, plan, probe: RunProbe) -> set[int]:
+  """Steps after which the trainer waits for the device (see `RunProbe.step_intervals`)."""
+  t = config.train
+  done = range(1, plan.num_steps + 1)
+  sync = {d - 1 for d in done if d % t.log_every_steps == 0 or d % t.checkpoint_every_steps == 0}
+  sync |= {s.first_step + s.num_steps - 1 for s in plan.segments}
+  sync |= {e.step - 1 for e in probe.evals}
+  return sync

@@ -1,0 +1,188 @@
+# Copyright 2026 The mgjax Authors.
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+"""Compilation: shapes of a plan, cold compile per shape, and a restart with the cache warm.
+
+  python benchmarks/compile_cache.py            # every shape of the demo plan
+  python benchmarks/compile_cache.py --quick    # the first 2 shapes, 3 trainer steps
+
+1. The plan's distinct step shapes (B, T, S, BN group): one executable each.
+2. Cold compile of each shape in this process, no persistent cache, one at a time:
+   Python tracing, lowering to StableHLO, and XLA's compile, timed apart.
+3. The trainer twice, in fresh processes, with the same `train.compile_cache_dir`
+   and `train.max_steps` just past the last new shape (or `--max_steps`): the first
+   run compiles cold and fills the cache, the second is a restart with the cache
+   warm. Reported per run: process start to the first training step (imports,
+   model init, data, compiles), the compile phase alone, and warm/cold ratios.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+
+_PROCESS_START = time.time()  # A child reports its phases from here.
+
+import common  # pylint: disable=g-bad-import-order,wrong-import-position
+
+
+def plan_keys(config) -> list[tuple[int, int, int, int]]:
+  from mgjax import multigrid, train  # pylint: disable=g-import-not-at-top,multiple-imports
+  return train.step_keys(multigrid.Plan.from_config(config))
+
+
+def steps_to_cover(config, keys) -> int:
+  """Steps from 0 until every shape in `keys` has been used once."""
+  import numpy as np  # pylint: disable=g-import-not-at-top
+  from mgjax import multigrid  # pylint: disable=g-import-not-at-top
+  table = multigrid.Plan.from_config(config).step_table()
+  cols = np.stack([table[k] for k in ("batch_size", "num_frames", "crop_size", "bn_group_size")], 1)
+  last = 0
+  for key in keys:
+    last = max(last, int(np.nonzero((cols == np.array(key)).all(1))[0][0]))
+  return last + 1
+
+
+def cold_per_shape(config, keys) -> list[dict]:
+  """Trace / lower / XLA compile seconds of each shape (this process, no cache)."""
+  bench = common.StepBench(config)
+  out = []
+  for key in keys:
+    r = bench.compile(key)
+    out.append(dict(key=list(key), **r))
+    print(f"  {key}: trace {r['trace']:.1f} s, lower {r['lower']:.1f} s, "
+          f"XLA {r['compile']:.1f} s", flush=True)
+  return out
+
+
+def child(args) -> None:
+  """One trainer run (`--child_json`): phase times since process start."""
+  common.quiet_logs()
+  common.hide_accelerators_from_tf()
+  from mgjax import train  # pylint: disable=g-import-not-at-top
+  imported = time.time()
+  config = common.load_config(args.config, common.parse_overrides(args.override))
+  probe = common.RunProbe()
+  with probe.attach():
+    train.train_and_evaluate(config, args.child_workdir, evaluate_at_end=False)
+  to_wall = time.time() - time.perf_counter()
+  first_compile_start = min((end - s for _, s, end in probe.compiles), default=probe.start)
+  # Step k's batch is requested after step k-2 finished (the trainer checks each step's
+  # metrics one step late), so the third request marks the end of the first step.
+  first_step_end = probe.calls[2] if len(probe.calls) > 2 else probe.end
+  common.write_json(args.child_json, dict(
+      imports=imported - _PROCESS_START,
+      until_compile=first_compile_start + to_wall - _PROCESS_START,
+      compile=probe.compile_seconds,
+      until_training=probe.first_step_time + to_wall - _PROCESS_START,
+      until_first_step_end=first_step_end + to_wall - _PROCESS_START,
+      process_start=_PROCESS_START, shapes=len(probe.compiled_keys), steps=len(probe.calls)))
+
+
+def trainer_run(args, workdir: str, cache: str, max_steps: int) -> dict:
+  out = os.path.join(workdir + ".json")
+  launch = time.time()
+  overrides = args.override + [f"train.compile_cache_dir={cache}", f"train.max_steps={max_steps}",
+                               "train.eval_every_epochs=0.0", "train.checkpoint_every_steps=100000"]
+  cmd = [os.path.abspath(__file__), "--config", args.config, "--child_workdir", workdir,
+         "--child_json", out] + [f"--override={o}" for o in overrides]
+  wall, _ = common.run_child(cmd)
+  with open(out) as f:
+    r = json.load(f)
+  r["launch_overhead"] = r.pop("process_start") - launch  # Interpreter start-up.
+  for k in ("imports", "until_compile", "until_training", "until_first_step_end"):
+    r[k] += r["launch_overhead"]
+  r["process_wall"] = wall
+  return r
+
+
+def cache_size(path: str) -> tuple[int, int]:
+  files = [os.path.join(d, f) for d, _, fs in os.walk(path) for f in fs]
+  return len(files), sum(os.path.getsize(f) for f in files)
+
+
+def main() -> None:
+  p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+  p.add_argument("--config", default="configs/demo.py")
+  p.add_argument("--quick", action="store_true", help="Only the plan's first 2 shapes.")
+  p.add_argument("--shapes", type=int, default=0, help="Only the first n shapes (0 = all).")
+  p.add_argument("--max_steps", type=int, default=0,
+                 help="train.max_steps of the trainer runs (0 = until every measured shape ran).")
+  p.add_argument("--override", action="append", default=[], metavar="a.b=v")
+  p.add_argument("--outdir", default=common.DEFAULT_OUTDIR)
+  p.add_argument("--child_workdir", default="", help=argparse.SUPPRESS)
+  p.add_argument("--child_json", default="", help=argparse.SUPPRESS)
+  args = p.parse_args()
+  if args.child_json:
+    child(args)
+    return
+  if args.quick:
+    args.shapes = args.shapes or 2
+  common.quiet_logs()
+  info = common.machine_info()
+  from mgjax.data import pipeline  # pylint: disable=g-import-not-at-top
+  common.hide_accelerators_from_tf()
+  config = pipeline.prepare(common.load_config(args.config, common.parse_overrides(args.override)))
+  all_keys = plan_keys(config)
+  keys = all_keys[:args.shapes] if args.shapes else all_keys
+  # At least 3 steps: the third batch request marks the end of the first step.
+  max_steps = args.max_steps or max(3, steps_to_cover(config, keys))
+
+  print(f"{len(all_keys)} distinct step shapes; cold compile of {len(keys)} in this process:",
+        flush=True)
+  cold = cold_per_shape(config, keys)
+
+  tmp = tempfile.mkdtemp(prefix="mgjax_compile_cache_")
+  cache = os.path.join(tmp, "cache")
+  runs = {}
+  for name in ("cold", "warm"):
+    print(f"trainer, {name} cache, max_steps={max_steps} ...", flush=True)
+    runs[name] = trainer_run(args, os.path.join(tmp, name), cache, max_steps)
+    runs[name]["cache_files"], runs[name]["cache_bytes"] = cache_size(cache)
+  shutil.rmtree(tmp, ignore_errors=True)
+
+  rows = [(f"{k[0]}x{k[1]}x{k[2]}² g{k[3]}", c["trace"], c["lower"], c["compile"],
+           c["trace"] + c["lower"] + c["compile"]) for k, c in zip(keys, cold)]
+  total = [sum(r[i] for r in rows) for i in range(1, 5)]
+  rows.append(("total", *total))
+  shape_table = common.markdown_table(("shape BxTxS² (BN group)", "trace s", "lower s", "XLA compile s",
+                                       "total s"), rows)
+  c, w = runs["cold"], runs["warm"]
+  phases = [("interpreter + imports", "imports"), ("start → compile begins (init, data)", "until_compile"),
+            ("compile phase (trainer's compile_all)", "compile"),
+            ("start → first batch requested", "until_training"),
+            ("start → first step done", "until_first_step_end"), ("whole process", "process_wall")]
+  run_rows = [(label, c[k], w[k], w[k] / c[k] if c[k] else None) for label, k in phases]
+  run_table = common.markdown_table(("phase (s)", "cold cache", "warm cache", "warm/cold"), run_rows)
+  text = "\n".join([
+      "## Compilation and the persistent cache", "",
+      common.describe_machine(info, os.getloadavg()), "",
+      f"Config {args.config}{' (QUICK: first ' + str(len(keys)) + ' shapes)' if args.quick else ''}: "
+      f"{len(all_keys)} distinct step shapes (B, T, S, BN group) in the plan.", "",
+      "Cold compile per shape, one at a time in one process, no persistent cache:", "", shape_table, "",
+      f"Trainer restarted with the same compile cache (train.max_steps={max_steps}: {c['shapes']} shapes "
+      f"compiled, concurrently on a thread per core; cache {w['cache_files']} files, "
+      f"{w['cache_bytes'] / 1e6:.1f} MB):", "", run_table])
+  print("\n" + text)
+  name = "compile_cache" + ("_quick" if args.quick else "")
+  common.write_report(args.outdir, name, info, text, dict(
+      distinct_shapes=len(all_keys), cold_per_shape=cold, runs=runs, max_steps=max_steps))
+
+
+if __name__ == "__main__":
+  sys.exit(main())

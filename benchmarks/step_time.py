@@ -1,0 +1,342 @@
+# Copyright 2026 The mgjax Authors.
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+"""Train-step time of mgjax vs PyTorchVideo's equivalent model, same shapes, same cores.
+
+  python benchmarks/step_time.py                 # R50 SlowFast + I3D + every demo plan shape
+  python benchmarks/step_time.py --quick         # R50 SlowFast + two demo plan shapes
+  python benchmarks/step_time.py --cases slowfast_r50 --peak_tflops 989   # MFU on a GPU
+
+Each case is one (model, B, T, S): mgjax's train step (the trainer's `train_step`:
+normalisation, forward, softmax cross-entropy, backward, SGD with Nesterov momentum
+and weight decay, compiled ahead of time) against the same step of the PyTorchVideo
+model (`create_slowfast` / `create_resnet` as `tests/torch_reference.py` builds them,
+with a global average pool head so any clip size works; torch CPU, eager). The two
+frameworks alternate in rounds within this process so machine noise hits both; torch
+gets `torch.set_num_threads(<cores>)` and XLA:CPU uses all cores. Reported: median
+step time, the mgjax/torch ratio, compile time, the step's FLOPs from XLA's cost
+analysis, achieved GFLOP/s and, given `--peak_tflops`, the model FLOP utilisation.
+
+Cases:
+  slowfast_r50   SlowFast R50 8x8, batch 2, slow 8x112², fast 32x112².
+  i3d_r50        I3D R50 (the zoo's), batch 2, 8x112².
+  plan           every step shape (B, T, S, BN group) of `--plan_config`'s multigrid plan,
+                 with that config's model (default: the demo's small SlowFast).
+
+`--xla_flag_sets` re-runs the mgjax side in child processes with other XLA_FLAGS
+(process-wide, so one child per set), e.g. "--xla_cpu_use_onednn=true".
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import sys
+import tempfile
+import time
+from typing import Any
+
+import common  # pylint: disable=g-bad-import-order
+
+ALL_CASES = ("slowfast_r50", "i3d_r50", "plan")
+
+
+# ----------------------------------------------------------------------------------------
+# Cases.
+
+
+def model_case_config(name: str):
+  """A config whose base shape is the case's clip (no multigrid)."""
+  from mgjax import config as config_lib  # pylint: disable=g-import-not-at-top
+  frames = {"slowfast_r50": 32, "i3d_r50": 8}[name]
+  model = {"slowfast_r50": "slowfast_r50_8x8", "i3d_r50": "i3d_r50"}[name]
+  return common.override(config_lib.base(), {
+      "model.name": model, "model.num_classes": 400, "data.num_frames": frames,
+      "data.crop_size": 112, "data.jitter_scales": (128, 160), "optim.batch_size": 2,
+      "multigrid.long_cycle": False, "multigrid.short_cycle": False,
+      "multigrid.bn_group_size": 2})
+
+
+def plan_config(path: str):
+  from mgjax.data import synthetic  # pylint: disable=g-import-not-at-top
+  config = common.load_config(path)
+  if config.data.dataset == "synthetic":  # What `pipeline.prepare` would set.
+    config = common.override(config, {"model.num_classes": synthetic.NUM_CLASSES})
+  return config
+
+
+def cases(names: list[str], plan_path: str, plan_shapes: int) -> list[tuple[str, Any, tuple]]:
+  """(label, config, step key) of each measurement, grouped by config."""
+  from mgjax import multigrid, train  # pylint: disable=g-import-not-at-top,multiple-imports
+  out = []
+  for name in names:
+    if name == "plan":
+      config = plan_config(plan_path)
+      keys = train.step_keys(multigrid.Plan.from_config(config))
+      if plan_shapes:  # The base shape and the smallest-crop shapes first.
+        base = keys[-1] if keys[-1][:3] == multigrid.Plan.from_config(config).base_shape else keys[0]
+        rest = sorted((k for k in keys if k != base), key=lambda k: (k[2], k[1]))
+        keys = [base] + rest[:plan_shapes - 1]
+      for key in keys:
+        out.append((f"plan {key[0]}x{key[1]}x{key[2]}² g{key[3]}", config, key))
+    else:
+      config = model_case_config(name)
+      b, t, s = config.optim.batch_size, config.data.num_frames, config.data.crop_size
+      out.append((f"{name} {b}x{t}x{s}²", config, (b, t, s, config.multigrid.bn_group_size)))
+  return out
+
+
+# ----------------------------------------------------------------------------------------
+# PyTorchVideo side.
+
+
+@contextlib.contextmanager
+def _stage_depths(depths: tuple[int, ...]):
+  """PyTorchVideo picks stage depths from a table keyed by model depth: put the small
+  models' depths under 50 while building."""
+  from pytorchvideo.models import resnet, slowfast  # pylint: disable=g-import-not-at-top
+  saved = resnet._MODEL_STAGE_DEPTH[50], slowfast._MODEL_STAGE_DEPTH[50]  # pylint: disable=protected-access
+  if depths:
+    resnet._MODEL_STAGE_DEPTH[50] = slowfast._MODEL_STAGE_DEPTH[50] = tuple(depths)  # pylint: disable=protected-access
+  try:
+    yield
+  finally:
+    resnet._MODEL_STAGE_DEPTH[50], slowfast._MODEL_STAGE_DEPTH[50] = saved  # pylint: disable=protected-access
+
+
+def torch_reference():
+  """The tests' PyTorchVideo builders (they install the torchvision stand-in)."""
+  tests = os.path.join(common.REPO, "tests")
+  if tests not in sys.path:
+    sys.path.insert(0, tests)
+  import torch_reference as tr  # pylint: disable=g-import-not-at-top
+  return tr
+
+
+def factorize_stems(model) -> None:
+  """mgjax's `model.factorized_stem` in torch: each kt×7×7 conv1 (kt > 1) becomes a
+  1×7×7 convolution followed by a kt×1×1 one, as `resnet3d.Stem` builds it."""
+  from pytorchvideo.models.stem import ResNetBasicStem  # pylint: disable=g-import-not-at-top
+  from torch import nn  # pylint: disable=g-import-not-at-top
+  for module in list(model.modules()):
+    if isinstance(module, ResNetBasicStem) and module.conv.kernel_size[0] > 1:
+      conv = module.conv
+      kt, c = conv.kernel_size[0], conv.out_channels
+      module.conv = nn.Sequential(
+          nn.Conv3d(conv.in_channels, c, (1, 7, 7), (1, 2, 2), (0, 3, 3), bias=False),
+          nn.Conv3d(c, c, (kt, 1, 1), 1, (kt // 2, 0, 0), bias=False))
+
+
+class TorchStep:
+  """The PyTorchVideo model's train step on random data of one shape."""
+
+  def __init__(self, config, key: tuple[int, ...], channels_last: bool = False):
+    import torch  # pylint: disable=g-import-not-at-top
+    from mgjax.models import registry  # pylint: disable=g-import-not-at-top
+    tr = torch_reference()
+    m = config.model
+    if m.bottleneck_ratio:
+      raise ValueError("no PyTorchVideo equivalent for model.bottleneck_ratio")
+    depth = tuple(m.depths) if m.depths and tuple(m.depths) != (3, 4, 6, 3) else ()
+    with _stage_depths(depth):
+      self.model = tr.build(m.name, num_classes=m.num_classes, dropout_rate=m.dropout_rate,
+                            any_size=True, width=m.width or 64)
+    if m.factorized_stem:
+      factorize_stems(self.model)
+    self.model.train()
+    self.alpha = registry.model_spec(m.name).alpha if m.name.startswith("slowfast") else None
+    self.memory_format = torch.channels_last_3d if channels_last else torch.contiguous_format
+    self.model.to(memory_format=self.memory_format)
+    o = config.optim
+    self.opt = torch.optim.SGD(self.model.parameters(), lr=0.01, momentum=o.momentum,
+                               nesterov=o.nesterov, weight_decay=o.weight_decay)
+    b, t, s = key[:3]
+    g = torch.Generator().manual_seed(0)
+    self.video = torch.randint(0, 256, (b, 3, t, s, s), generator=g, dtype=torch.uint8)
+    self.labels = torch.randint(0, m.num_classes, (b,), generator=g)
+    self.mean = torch.tensor(config.data.mean).view(1, 3, 1, 1, 1) * 255
+    self.std = torch.tensor(config.data.std).view(1, 3, 1, 1, 1) * 255
+    self.num_params = sum(p.numel() for p in self.model.parameters())
+
+  def step(self) -> None:
+    import torch  # pylint: disable=g-import-not-at-top
+    x = ((self.video.float() - self.mean) / self.std).contiguous(memory_format=self.memory_format)
+    if self.alpha:  # The reference's PackPathway: the slow frames are a linspace subsample.
+      t = x.shape[2]
+      idx = torch.linspace(0, t - 1, t // self.alpha).long()
+      x = [torch.index_select(x, 2, idx).contiguous(memory_format=self.memory_format), x]
+    loss = torch.nn.functional.cross_entropy(self.model(x), self.labels)
+    self.opt.zero_grad(set_to_none=True)
+    loss.backward()
+    self.opt.step()
+
+  def time_steps(self, n: int) -> list[float]:
+    times = []
+    for _ in range(n):
+      start = time.perf_counter()
+      self.step()
+      times.append(time.perf_counter() - start)
+    return times
+
+
+# ----------------------------------------------------------------------------------------
+# Measurement.
+
+
+def measure(case_list, frameworks: list[str], rounds: int, steps: int, channels_last: bool,
+            log=print) -> list[dict[str, Any]]:
+  """Compiles/builds each case, then alternates mgjax and torch timing rounds."""
+  import jax  # pylint: disable=g-import-not-at-top
+  results, benches = [], {}
+  for label, config, key in case_list:
+    bench = benches.get(id(config))
+    if bench is None and "jax" in frameworks:
+      jax.clear_caches()
+      benches.clear()  # One model's state in memory at a time.
+      bench = benches[id(config)] = common.StepBench(config)
+    r: dict[str, Any] = dict(case=label, key=list(key), bts2=common.bts2(key), jax=[], torch=[])
+    if "jax" in frameworks:
+      r["jax_params"] = int(sum(x.size for x in jax.tree.leaves(bench.state["params"])))
+      r["compile"] = bench.compile(key)
+      r["flops"] = r["compile"].pop("flops")
+      batch = bench.random_batch(key)
+      bench.time_steps(key, 1, batch)  # Warm-up (first run allocates).
+    torch_step = None
+    if "torch" in frameworks:
+      torch_step = TorchStep(config, key, channels_last)
+      r["torch_params"] = torch_step.num_params
+      torch_step.time_steps(1)
+    for _ in range(rounds):
+      if "jax" in frameworks:
+        r["jax"] += bench.time_steps(key, steps, batch)
+      if torch_step is not None:
+        r["torch"] += torch_step.time_steps(steps)
+    del torch_step
+    r["jax_stats"], r["torch_stats"] = common.Stats.of(r["jax"]), common.Stats.of(r["torch"])
+    log(f"  {label}: mgjax {r['jax_stats'].median:.3f} s, torch {r['torch_stats'].median:.3f} s",
+        flush=True)
+    results.append(r)
+  return results
+
+
+def child_jax_run(args, flags: str) -> list[dict[str, Any]]:
+  """The mgjax side of the same cases in a child process with other XLA_FLAGS."""
+  with tempfile.TemporaryDirectory() as tmp:
+    out = os.path.join(tmp, "r.json")
+    cmd = [os.path.abspath(__file__), "--frameworks", "jax", "--cases", args.cases,
+           "--plan_config", args.plan_config, "--plan_shapes", str(args.plan_shapes),
+           "--rounds", str(args.rounds), "--steps", str(args.steps), "--json_out", out]
+    cmd += ["--single_thread"] if args.single_thread else []
+    env = {"XLA_FLAGS": (os.environ.get("XLA_FLAGS", "") + " " + flags).strip()}
+    common.run_child(cmd, env=env)
+    with open(out) as f:
+      return json.load(f)
+
+
+def report(results, flag_results, info, args) -> str:
+  peak = args.peak_tflops * 1e12 if args.peak_tflops else 0.0
+  rows = []
+  for r in results:
+    j, t = r["jax_stats"], r["torch_stats"]
+    flops = r.get("flops", -1.0)
+    row = [r["case"], f"{r.get('jax_params', 0) / 1e6:.2f}M/{r.get('torch_params', 0) / 1e6:.2f}M",
+           f"{r['bts2']:.3g}", j.median, t.median, j.median / t.median if t.n and j.n else None,
+           (r["compile"]["trace"] + r["compile"]["lower"]) if "compile" in r else None,
+           r["compile"]["compile"] if "compile" in r else None,
+           flops / 1e9 if flops > 0 else None,
+           flops / j.median / 1e9 if flops > 0 and j.n else None,
+           flops / t.median / 1e9 if flops > 0 and t.n else None]
+    if peak:
+      row.append(f"{100 * flops / j.median / peak:.1f}%" if flops > 0 else "-")
+    for flags, fr in flag_results.items():
+      match = next((x for x in fr if x["case"] == r["case"]), None)
+      row.append(match["jax_stats"]["median"] / j.median if match else None)
+    rows.append(row)
+  head = ["case BxTxS²", "params mgjax/torch", "B·T·S²", "mgjax s/step", "torch s/step", "mgjax/torch",
+          "trace+lower s", "XLA compile s", "GFLOP/step (XLA)", "mgjax GFLOP/s", "torch GFLOP/s"]
+  if peak:
+    head.append(f"MFU (peak {args.peak_tflops:g} TFLOP/s)")
+  head += [f"time with {f} / default" for f in flag_results]
+  steps = args.rounds * args.steps
+  lines = ["## mgjax vs PyTorchVideo train step", "",
+           common.describe_machine(info, os.getloadavg()), "",
+           f"Median of {steps} steps per framework ({args.rounds} alternating rounds of "
+           f"{args.steps}); torch threads {args.torch_threads}, "
+           f"{'channels_last_3d' if args.torch_channels_last else 'NCDHW contiguous'}; mgjax on "
+           f"{info.get('jax_backend', '?')}"
+           + (f", XLA_FLAGS {info['XLA_FLAGS']}" if info.get("XLA_FLAGS") else "") + "."
+           + (" QUICK variant." if args.quick else ""), "",
+           common.markdown_table(head, rows)]
+  return "\n".join(lines)
+
+
+def main() -> None:
+  p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+  p.add_argument("--quick", action="store_true",
+                 help="slowfast_r50 and two plan shapes, 2 rounds of 1 step.")
+  p.add_argument("--cases", default=",".join(ALL_CASES), help="Comma-separated: " + ", ".join(ALL_CASES))
+  p.add_argument("--plan_config", default="configs/demo.py")
+  p.add_argument("--plan_shapes", type=int, default=0,
+                 help="Only the base shape and the n-1 smallest-crop shapes of the plan (0 = all).")
+  p.add_argument("--frameworks", default="jax,torch")
+  p.add_argument("--rounds", type=int, default=3)
+  p.add_argument("--steps", type=int, default=2, help="Timed steps per framework per round.")
+  p.add_argument("--torch_threads", type=int, default=os.cpu_count())
+  p.add_argument("--single_thread", action="store_true",
+                 help="One thread each (torch.set_num_threads(1), XLA --xla_cpu_multi_thread_eigen="
+                      "false): steadier on an oversubscribed machine, where torch's OpenMP threads "
+                      "slow down erratically.")
+  p.add_argument("--torch_channels_last", action="store_true")
+  p.add_argument("--peak_tflops", type=float, default=0.0,
+                 help="Peak FLOP/s of the device (TFLOP/s) for the MFU column, e.g. 989 for an H100 "
+                      "SXM in bf16 dense.")
+  p.add_argument("--xla_flag_sets", action="append", default=[],
+                 help="Also time mgjax with these XLA_FLAGS (repeatable; a child process each).")
+  p.add_argument("--outdir", default=common.DEFAULT_OUTDIR)
+  p.add_argument("--json_out", default="", help=argparse.SUPPRESS)
+  args = p.parse_args()
+  if args.quick:
+    args.cases = "slowfast_r50,plan" if args.cases == ",".join(ALL_CASES) else args.cases
+    args.plan_shapes = args.plan_shapes or 2
+    args.rounds, args.steps = 2, 1
+  common.quiet_logs()
+  if args.single_thread:  # Before JAX starts its CPU client.
+    args.torch_threads = 1
+    os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " --xla_cpu_multi_thread_eigen=false").strip()
+  frameworks = args.frameworks.split(",")
+  if "torch" in frameworks:
+    import torch  # pylint: disable=g-import-not-at-top
+    torch.set_num_threads(args.torch_threads)
+  import jax  # pylint: disable=g-import-not-at-top
+  info = common.machine_info()
+  info["jax_backend"] = f"{jax.default_backend()} ({jax.device_count()} device(s): {jax.devices()[0].device_kind})"
+
+  case_list = cases(args.cases.split(","), args.plan_config, args.plan_shapes)
+  results = measure(case_list, frameworks, args.rounds, args.steps, args.torch_channels_last)
+  if args.json_out:  # A child of --xla_flag_sets.
+    common.write_json(args.json_out, results)
+    return
+  flag_results = {}
+  for flags in args.xla_flag_sets:
+    print(f"XLA_FLAGS={flags}:", flush=True)
+    flag_results[flags] = child_jax_run(args, flags)
+  text = report(results, flag_results, info, args)
+  print("\n" + text)
+  name = "step_time" + ("_quick" if args.quick else "") + ("_1thread" if args.single_thread else "")
+  common.write_report(args.outdir, name, info, text, dict(results=results, xla_flag_sets=flag_results))
+
+
+if __name__ == "__main__":
+  main()
