@@ -266,12 +266,15 @@ def test_two_processes_equal_one_process(reference, cache, tmp_path):
   step, two = saved(str(workdir))
   assert step == 5
   _, one = saved(reference["workdir"], 5)
+  _, before = saved(reference["workdir"], 4)
   # Not bit-identical: gloo's cross-process reductions sum in another order, and five
-  # SGD steps amplify that to ~1e-5 absolute (measured: at most 2.4e-5 on the head
-  # bias). A different batch would move the parameters by a whole update instead.
-  a, b = (np.concatenate([np.ravel(x) for x in jax.tree.leaves(t["params"])]) for t in (two, one))
+  # SGD steps at LR up to 0.4 amplify that (measured: 1.2e-3 relative, 5% of one
+  # step's change). A different batch or BN grouping would move the parameters by a
+  # whole update, so compare with the size of the last step's change.
+  a, b, c = (np.concatenate([np.ravel(x) for x in jax.tree.leaves(t["params"])])
+             for t in (two, one, before))
   assert a.shape == b.shape
-  assert np.linalg.norm(a - b) <= 1e-3 * np.linalg.norm(b)
+  assert np.linalg.norm(a - b) <= 0.2 * np.linalg.norm(b - c)
   # The evaluation on two hosts counts every video exactly once.
   result = json.load(open(workdir / "eval_5.json"))
   assert result["metrics"]["num_videos"] == 12 and result["metrics"]["num_views"] == 24
