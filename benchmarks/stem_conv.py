@@ -29,8 +29,9 @@ of the demo model and of SlowFast R50, three ways:
   im2col     the same kt x7x7 convolution as strided slices (im2col) and one matmul,
              numerically the reference convolution (checked here), so checkpoints
              are unaffected;
-and, with `--full_step`, the demo's whole train step with the reference stem, the
-factorized stem, and the reference stem computed by im2col (patched into
+and, with `--full_step`, the whole train step of the demo model and of SlowFast R50
+(batch 2, 32x112²) with the reference stem, the factorized stem, and the reference
+stem computed by im2col (patched into
 `resnet3d.Stem` inside this process only: a measurement of a proposed change, not a
 change of the model code).
 """
@@ -131,8 +132,8 @@ def op_level(repeats: int) -> tuple[str, list]:
   return common.markdown_table(head, rows), data
 
 
-def full_step(repeats: int) -> tuple[str, list]:
-  """The demo's train step with the three stems (im2col patched into this process)."""
+def full_step(repeats: int, with_r50: bool) -> tuple[str, list]:
+  """Whole train steps with the three stems (im2col patched into this process)."""
   import jax  # pylint: disable=g-import-not-at-top
   from mgjax.models import layers, resnet3d  # pylint: disable=g-import-not-at-top
   import step_time  # pylint: disable=g-import-not-at-top
@@ -145,25 +146,32 @@ def full_step(repeats: int) -> tuple[str, list]:
     x = jax.nn.relu(self.bn(x, ctx))
     return layers.max_pool3d(x, (1, 3, 3), (1, 2, 2), (0, 1, 1))
 
-  config = step_time.plan_config("configs/demo.py")
+  demo = step_time.plan_config("configs/demo.py")
+  cases = [(demo, (16, 16, 32, 8)), (demo, (256, 4, 16, 16))]
+  if with_r50:
+    r50 = step_time.model_case_config("slowfast_r50")
+    cases.append((r50, (2, 32, 112, 2)))
   variants = (("reference stem (conv)", False, original), ("factorized stem", True, original),
               ("reference stem as im2col", False, im2col_stem))
-  keys = ((16, 16, 32, 8), (256, 4, 16, 16))
+  configs = [demo] + ([r50] if with_r50 else [])
   rows, data = [], []
   for label, fact, call in variants:
     resnet3d.Stem.__call__ = call
-    bench = common.StepBench(common.override(config, {"model.factorized_stem": fact}))
     row = [label]
-    for key in keys:
-      bench.compile(key)
-      t = common.Stats.of(bench.time_steps(key, repeats + 1)[1:]).median
-      row.append(t)
-      data.append(dict(variant=label, key=list(key), seconds=t))
+    for config in configs:  # One model state in memory at a time.
+      bench = common.StepBench(common.override(config, {"model.factorized_stem": fact}))
+      for key in (k for c, k in cases if c is config):
+        bench.compile(key)
+        t = common.Stats.of(bench.time_steps(key, repeats + 1)[1:]).median
+        row.append(t)
+        data.append(dict(variant=label, model=config.model.name, key=list(key), seconds=t))
+      del bench
+      jax.clear_caches()
     rows.append(row)
     print(f"  {label}: {', '.join(f'{t:.3f} s' for t in row[1:])}", flush=True)
-    jax.clear_caches()
   resnet3d.Stem.__call__ = original
-  head = ["demo train step (s)"] + [f"{k[0]}x{k[1]}x{k[2]}²" for k in keys]
+  head = ["train step (s)"] + [f"{'R50' if c.model.width == 0 else 'demo'} {k[0]}x{k[1]}x{k[2]}²"
+                                for c, k in cases]
   return common.markdown_table(head, rows), data
 
 
@@ -173,6 +181,8 @@ def main() -> None:
   p.add_argument("--repeats", type=int, default=7)
   p.add_argument("--full_step", action=argparse.BooleanOptionalAction, default=None,
                  help="Also the demo's whole train step (default: on unless --quick).")
+  p.add_argument("--no_r50_step", action="store_true",
+                 help="In --full_step, only the demo model (not SlowFast R50 at 2x32x112²).")
   p.add_argument("--outdir", default=common.DEFAULT_OUTDIR)
   args = p.parse_args()
   common.quiet_logs()
@@ -188,7 +198,7 @@ def main() -> None:
            + (" QUICK variant." if args.quick else ""), "", table]
   steps = []
   if full:
-    step_table, steps = full_step(args.repeats)
+    step_table, steps = full_step(args.repeats, not args.no_r50_step)
     lines += ["", step_table]
   text = "\n".join(lines)
   print("\n" + text)

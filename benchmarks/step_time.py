@@ -334,7 +334,8 @@ def main() -> None:
     flag_results[flags] = child_jax_run(args, flags)
   text = report(results, flag_results, info, args)
   print("\n" + text)
-  name = "step_time" + ("_quick" if args.quick else "") + ("_1thread" if args.single_thread else "")
+  name = ("step_time" + ("_quick" if args.quick else "") + ("_1thread" if args.single_thread else "")
+          + ("_xla_flags" if args.xla_flag_sets else ""))
   common.write_report(args.outdir, name, info, text, dict(results=results, xla_flag_sets=flag_results))
 
 
