@@ -64,6 +64,10 @@ def base() -> ml_collections.ConfigDict:
   # CPU speed for small models: conv1 kt×7×7 as 1×7×7 then kt×1×1 (XLA:CPU is slow on the
   # 3-channel 5×7×7 stem). Not the reference architecture: checkpoints do not convert.
   c.model.factorized_stem = False
+  # The last BN of each residual branch starts at zero scale (the reference's
+  # ZERO_INIT_FINAL_BN). A network with one block per stage then starts as a chain of
+  # 1×1×1 shortcuts and learns motion far more slowly: the demo turns it off.
+  c.model.zero_init_final_bn = True
 
   c.data = ml_collections.ConfigDict()
   c.data.dataset = "kinetics"

@@ -225,6 +225,13 @@ def test_tiny_overrides_and_checks():
   with pytest.raises(convert.ConversionError, match="conv_t"):
     convert.match(fs, convert.canonical_state_dict(
         {k: v.numpy() for k, v in _flat_torch(sf).items()})[0])
+  # zero_init_final_bn=False (the demo) starts every residual branch's last BN at scale 1.
+  nz = registry.create_model(_model_config("slowfast_r50_8x8", **TINY, zero_init_final_bn=False),
+                             rngs=nnx.Rngs(0))
+  for stage in (nz.s2, nz.s5):
+    for block in (stage.pathway0_res0, stage.pathway1_res0):
+      np.testing.assert_array_equal(np.asarray(block.branch2.c_bn.scale[...]), 1.0)
+  assert not np.any(np.asarray(sf.s5.pathway1_res0.branch2.c_bn.scale[...]))
   with pytest.raises(ValueError, match="divisible by alpha"):
     sf(jnp.zeros((1, 6, 32, 32, 3)), train=False)
   with pytest.raises(ValueError, match="fast pathway"):

@@ -72,6 +72,8 @@ class ArchSpec:
     fusion_kernel: temporal kernel of the fusion convolution.
     factorized_stem: conv1 kt×7×7 computed as 1×7×7 then kt×1×1 (`conv_t`), for
       speed on CPU; not a reference architecture.
+    zero_init_final_bn: start the last BN of every residual branch at zero scale
+      (the reference's ZERO_INIT_FINAL_BN, on in its Kinetics configs).
   """
   depths: tuple[int, ...] = (3, 4, 6, 3)
   width: int = 64
@@ -89,6 +91,7 @@ class ArchSpec:
   fusion_ratio: int = 2
   fusion_kernel: int = 5
   factorized_stem: bool = False
+  zero_init_final_bn: bool = True
 
   @property
   def num_pathways(self) -> int:
@@ -105,12 +108,16 @@ class ArchSpec:
     return pattern[block % len(pattern)]
 
   def with_overrides(self, *, width: int = 0, depths: Sequence[int] = (),
-                     bottleneck_ratio: int = 0, factorized_stem: bool = False) -> "ArchSpec":
-    """Returns the spec with the config's small-model overrides (0 / () / False keep).
+                     bottleneck_ratio: int = 0, factorized_stem: bool = False,
+                     zero_init_final_bn: bool = True) -> "ArchSpec":
+    """Returns the spec with the config's small-model overrides (0 / () / False /
+    True keep).
 
     Non-local positions beyond a shortened stage are dropped.
     """
     spec = self
+    if not zero_init_final_bn:
+      spec = dataclasses.replace(spec, zero_init_final_bn=False)
     if factorized_stem:
       spec = dataclasses.replace(spec, factorized_stem=True)
     if width:
@@ -169,16 +176,17 @@ class VideoModelStem(nnx.Module):
 
 class BottleneckTransform(nnx.Module):
   """Tx1x1 (a) → 1x3x3 with the spatial stride (b) → 1x1x1 (c), BN after each,
-  ReLU after a and b. The last BN starts at zero scale."""
+  ReLU after a and b. The last BN starts at zero scale with `zero_init`, so that
+  the block starts as its shortcut."""
 
   def __init__(self, dim_in: int, dim_out: int, dim_inner: int, kernel_t: int, stride: int,
-               *, dtype, rngs: nnx.Rngs):
+               *, zero_init: bool = True, dtype, rngs: nnx.Rngs):
     self.a = layers.conv3d(dim_in, dim_inner, (kernel_t, 1, 1), dtype=dtype, rngs=rngs)
     self.a_bn = layers.GroupedBatchNorm(dim_inner, dtype=dtype)
     self.b = layers.conv3d(dim_inner, dim_inner, (1, 3, 3), (1, stride, stride), dtype=dtype, rngs=rngs)
     self.b_bn = layers.GroupedBatchNorm(dim_inner, dtype=dtype)
     self.c = layers.conv3d(dim_inner, dim_out, 1, dtype=dtype, rngs=rngs)
-    self.c_bn = layers.GroupedBatchNorm(dim_out, zero_init=True, dtype=dtype)
+    self.c_bn = layers.GroupedBatchNorm(dim_out, zero_init=zero_init, dtype=dtype)
 
   def __call__(self, x: jax.Array, ctx: layers.NormContext) -> jax.Array:
     x = jax.nn.relu(self.a_bn(self.a(x), ctx))
@@ -190,7 +198,7 @@ class ResBlock(nnx.Module):
   """Residual block; a 1×1×1 projection (branch1) when channels or stride change."""
 
   def __init__(self, dim_in: int, dim_out: int, dim_inner: int, kernel_t: int, stride: int,
-               *, dtype, rngs: nnx.Rngs):
+               *, zero_init: bool = True, dtype, rngs: nnx.Rngs):
     if dim_in != dim_out or stride != 1:
       self.branch1 = layers.conv3d(dim_in, dim_out, 1, (1, stride, stride), dtype=dtype, rngs=rngs)
       self.branch1_bn = layers.GroupedBatchNorm(dim_out, dtype=dtype)
@@ -198,7 +206,7 @@ class ResBlock(nnx.Module):
       self.branch1 = None
       self.branch1_bn = None
     self.branch2 = BottleneckTransform(dim_in, dim_out, dim_inner, kernel_t, stride,
-                                       dtype=dtype, rngs=rngs)
+                                       zero_init=zero_init, dtype=dtype, rngs=rngs)
 
   def __call__(self, x: jax.Array, ctx: layers.NormContext) -> jax.Array:
     shortcut = x if self.branch1 is None else self.branch1_bn(self.branch1(x), ctx)
@@ -218,7 +226,8 @@ class ResStage(nnx.Module):
       for i in range(self.depth):
         block = ResBlock(dims_in[p] if i == 0 else dims_out[p], dims_out[p], dims_inner[p],
                          spec.block_temporal_kernel(p, stage, i),
-                         spec.spatial_strides[stage] if i == 0 else 1, dtype=dtype, rngs=rngs)
+                         spec.spatial_strides[stage] if i == 0 else 1,
+                         zero_init=spec.zero_init_final_bn, dtype=dtype, rngs=rngs)
         setattr(self, f"pathway{p}_res{i}", block)
         if p == 0 and i in spec.nonlocal_blocks[stage]:
           setattr(self, f"pathway{p}_nonlocal{i}",
