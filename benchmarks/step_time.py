@@ -125,20 +125,6 @@ def torch_reference():
   return tr
 
 
-def factorize_stems(model) -> None:
-  """mgjax's `model.factorized_stem` in torch: each kt×7×7 conv1 (kt > 1) becomes a
-  1×7×7 convolution followed by a kt×1×1 one, as `resnet3d.Stem` builds it."""
-  from pytorchvideo.models.stem import ResNetBasicStem  # pylint: disable=g-import-not-at-top
-  from torch import nn  # pylint: disable=g-import-not-at-top
-  for module in list(model.modules()):
-    if isinstance(module, ResNetBasicStem) and module.conv.kernel_size[0] > 1:
-      conv = module.conv
-      kt, c = conv.kernel_size[0], conv.out_channels
-      module.conv = nn.Sequential(
-          nn.Conv3d(conv.in_channels, c, (1, 7, 7), (1, 2, 2), (0, 3, 3), bias=False),
-          nn.Conv3d(c, c, (kt, 1, 1), 1, (kt // 2, 0, 0), bias=False))
-
-
 class TorchStep:
   """The PyTorchVideo model's train step on random data of one shape."""
 
@@ -153,8 +139,6 @@ class TorchStep:
     with _stage_depths(depth):
       self.model = tr.build(m.name, num_classes=m.num_classes, dropout_rate=m.dropout_rate,
                             any_size=True, width=m.width or 64)
-    if m.factorized_stem:
-      factorize_stems(self.model)
     self.model.train()
     self.alpha = registry.model_spec(m.name).alpha if m.name.startswith("slowfast") else None
     self.memory_format = torch.channels_last_3d if channels_last else torch.contiguous_format

@@ -61,9 +61,6 @@ def base() -> ml_collections.ConfigDict:
   c.model.width = 0  # Channels of conv1 (64 in the paper's ResNets).
   c.model.depths = ()  # Blocks per stage res2..res5, e.g. (3, 4, 6, 3).
   c.model.bottleneck_ratio = 0  # Inner width of res2 relative to `width` (1 in the paper).
-  # CPU speed for small models: conv1 kt×7×7 as 1×7×7 then kt×1×1 (XLA:CPU is slow on the
-  # 3-channel 5×7×7 stem). Not the reference architecture: checkpoints do not convert.
-  c.model.factorized_stem = False
   # The last BN of each residual branch starts at zero scale (the reference's
   # ZERO_INIT_FINAL_BN). A network with one block per stage then starts as a chain of
   # 1×1×1 shortcuts and learns motion far more slowly: the demo turns it off.

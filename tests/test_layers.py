@@ -163,6 +163,25 @@ def test_conv3d_symmetric_padding_matches_torch():
                              ref.numpy().transpose(0, 2, 3, 4, 1), atol=1e-4)
 
 
+@pytest.mark.parametrize("kernel", [(5, 7, 7), (1, 7, 7), (3, 3, 3)])
+def test_im2col_conv3d_is_the_convolution(kernel):
+  """Forward and both gradients equal the XLA convolution's, on odd sizes and strides."""
+  conv = layers.conv3d(3, 4, kernel, (1, 2, 2), rngs=nnx.Rngs(1))
+  w = conv.kernel[...]
+  x = jnp.asarray(np.random.RandomState(7).randn(2, 6, 13, 11, 3).astype(np.float32))
+  ref = conv(x)
+  out = layers.im2col_conv3d(x, w, 2)
+  assert out.shape == ref.shape == (2, 6, 7, 6, 4)
+  np.testing.assert_allclose(np.asarray(out), np.asarray(ref), rtol=1e-5, atol=1e-5)
+  probe = jnp.asarray(np.random.RandomState(8).randn(*ref.shape).astype(np.float32))
+  loss_conv = lambda x, w: jnp.sum(jax.lax.conv_general_dilated(
+      x, w, (1, 2, 2), [(k // 2, k // 2) for k in kernel],
+      dimension_numbers=("NDHWC", "DHWIO", "NDHWC")) * probe)
+  loss_im2col = lambda x, w: jnp.sum(layers.im2col_conv3d(x, w, 2) * probe)
+  for g_ref, g in zip(jax.grad(loss_conv, (0, 1))(x, w), jax.grad(loss_im2col, (0, 1))(x, w)):
+    np.testing.assert_allclose(np.asarray(g), np.asarray(g_ref), rtol=1e-4, atol=1e-4)
+
+
 def test_max_pool3d_matches_torch():
   x = np.random.RandomState(7).randn(2, 4, 9, 10, 3).astype(np.float32) - 3  # all-negative pads matter
   out = layers.max_pool3d(jnp.asarray(x), (1, 3, 3), (1, 2, 2), (0, 1, 1))

@@ -215,16 +215,6 @@ def test_tiny_overrides_and_checks():
   convert.load_torch_state_dict(sf2, _flat_torch(sf))
   for a, b in zip(jax.tree.leaves(nnx.state(sf, nnx.Param)), jax.tree.leaves(nnx.state(sf2, nnx.Param))):
     np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
-  # The CPU-speed option factorises only the fast pathway's 5x7x7 conv1.
-  fs = registry.create_model(_model_config("slowfast_r50_8x8", **TINY, factorized_stem=True),
-                             rngs=nnx.Rngs(0))
-  assert fs.s1.pathway0_stem.conv_t is None and fs.s1.pathway0_stem.conv.kernel.shape == (1, 7, 7, 3, 8)
-  assert fs.s1.pathway1_stem.conv.kernel.shape == (1, 7, 7, 3, 1)
-  assert fs.s1.pathway1_stem.conv_t.kernel.shape == (5, 1, 1, 1, 1)
-  assert fs(jnp.zeros((1, 8, 32, 32, 3)), train=False).shape == (1, 5)
-  with pytest.raises(convert.ConversionError, match="conv_t"):
-    convert.match(fs, convert.canonical_state_dict(
-        {k: v.numpy() for k, v in _flat_torch(sf).items()})[0])
   # zero_init_final_bn=False (the demo) starts every residual branch's last BN at scale 1.
   nz = registry.create_model(_model_config("slowfast_r50_8x8", **TINY, zero_init_final_bn=False),
                              rngs=nnx.Rngs(0))

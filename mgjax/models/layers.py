@@ -175,6 +175,43 @@ def conv3d(in_features: int, out_features: int, kernel_size: int | Sequence[int]
                   bias_init=zeros_init, rngs=rngs)
 
 
+def im2col_conv3d(x: Array, kernel: Array, spatial_stride: int) -> Array:
+  """A kt×kh×kw convolution with few input channels, as strided slices and one matmul.
+
+  Numerically the convolution `conv3d` computes (temporal stride 1, symmetric k // 2
+  zero padding), for the stem's 3-channel input on XLA:CPU: there the convolution
+  vectorises over channels and runs a 3 → 4..64 channel conv1 and its kernel gradient
+  at 1–2 GFLOP/s, which was half of a small SlowFast's train step; as a matmul both
+  stay on XLA's dot path (the reference 5×7×7 stem was 3–9× faster this way,
+  `benchmarks/stem_conv.py`).
+
+  The kh·kw strided slices of the padded input, concatenated on the channel axis,
+  are the spatial patches of every padded frame; one matmul with the kernel as
+  [kh·kw·C, kt·C_out] gives every temporal tap's response at once (kt matmuls over
+  time slices of the patches were 2× slower), and output frame t sums tap s of
+  padded frame t + s.
+
+  Args:
+    x: [B, T, H, W, C].
+    kernel: [kt, kh, kw, C, C_out] (cast to x's dtype, like `nnx.Conv`).
+    spatial_stride: the stride in H and W.
+
+  Returns:
+    [B, T, H', W', C_out] with H' = (H + 2·(kh // 2) − kh) // stride + 1 (and W').
+  """
+  kt, kh, kw, c, c_out = kernel.shape
+  pt, ph, pw = kt // 2, kh // 2, kw // 2
+  t, s = x.shape[1], spatial_stride
+  xp = jnp.pad(x, ((0, 0), (pt, pt), (ph, ph), (pw, pw), (0, 0)))
+  ho = (x.shape[2] + 2 * ph - kh) // s + 1
+  wo = (x.shape[3] + 2 * pw - kw) // s + 1
+  patches = jnp.concatenate([xp[:, :, i:i + s * (ho - 1) + 1:s, j:j + s * (wo - 1) + 1:s, :]
+                             for i in range(kh) for j in range(kw)], axis=-1)
+  taps = kernel.transpose(1, 2, 3, 0, 4).reshape(kh * kw * c, kt * c_out).astype(x.dtype)
+  y = (patches @ taps).reshape(*patches.shape[:-1], kt, c_out)
+  return sum(y[:, i:i + t, :, :, i, :] for i in range(kt))
+
+
 def max_pool3d(x: Array, window: Sequence[int], strides: Sequence[int],
                padding: Sequence[int] = (0, 0, 0)) -> Array:
   """3D max pooling over NDHWC with symmetric padding by -inf (PyTorch semantics).

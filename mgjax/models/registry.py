@@ -142,7 +142,6 @@ def arch_from_config(model_config: Any) -> ArchSpec:
   return spec.with_overrides(width=getattr(model_config, "width", 0) or 0,
                              depths=tuple(getattr(model_config, "depths", ()) or ()),
                              bottleneck_ratio=getattr(model_config, "bottleneck_ratio", 0) or 0,
-                             factorized_stem=bool(getattr(model_config, "factorized_stem", False)),
                              zero_init_final_bn=bool(getattr(model_config, "zero_init_final_bn", True)))
 
 

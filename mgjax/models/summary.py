@@ -110,8 +110,7 @@ class _Namespace:
 
 
 def _model_key(model_config: Any) -> tuple:
-  fields = ("name", "num_classes", "dtype", "dropout_rate", "width", "depths", "bottleneck_ratio",
-            "factorized_stem")
+  fields = ("name", "num_classes", "dtype", "dropout_rate", "width", "depths", "bottleneck_ratio")
   return tuple((f, _freeze(getattr(model_config, f, None))) for f in fields)
 
 
