@@ -15,8 +15,8 @@
 
   python -m mgjax.data.synthetic --output DIR [--num_videos 2000] [--seed 0] [--workers N]
 
-Each video shows one or two textured shapes over a textured background that drifts
-in a random direction; the shapes move according to the class: one of eight
+Each video shows one to three textured shapes over a faint textured background that drifts
+slowly in a random direction; the shapes move according to the class: one of eight
 translation directions, clockwise or counter-clockwise rotation, zooming in or out
 (`CLASS_NAMES`). The videos are rendered to real H.264 mp4 files with PyAV and turned
 into a frame store by the same converter as real datasets (`convert.py`), so the demo
@@ -72,7 +72,7 @@ _DIRECTIONS = {0: (0, 1), 1: (0, -1), 2: (-1, 0), 3: (1, 0), 4: (-1, 1), 5: (-1,
                6: (1, 1), 7: (1, -1)}
 
 VAL_EVERY = 5  # Video i goes to val when i % 5 == 4: a fixed 80/20 split.
-VERSION = 1  # Bump when the rendering changes, so cached datasets are rebuilt.
+VERSION = 2  # Bump when the rendering changes, so cached datasets are rebuilt.
 
 
 @dataclasses.dataclass(frozen=True)
@@ -129,12 +129,16 @@ def flip_map() -> np.ndarray:
 # ----------------------------------------------------------------------------------------
 # Rendering.
 
-_SCALE_RANGE = (6.0, 14.0)  # Shape radius in pixels; zooms cycle through it (log-uniform).
-_SPEED_RANGE = (0.8, 1.6)  # Translation, pixels per frame.
-_SPIN_RANGE = (0.05, 0.11)  # Rotation, radians per frame.
+_SCALE_RANGE = (10.0, 20.0)  # Shape radius in pixels; zooms cycle through it (log-uniform).
+_SPEED_RANGE = (1.5, 2.5)  # Translation, pixels per frame.
+_SPIN_RANGE = (0.08, 0.15)  # Rotation, radians per frame.
 _ZOOM_RANGE = (0.02, 0.04)  # Zoom, cycles of the size range per frame.
-_BG_SPEED = 0.4  # Background drift, pixels per frame (any direction).
+_BG_SPEED = 0.2  # Background drift, pixels per frame (any direction).
+_BG_CONTRAST = 12.0  # Standard deviation of the background's grey texture.
 _TEXTURE = 32  # Side of a shape's texture patch.
+_TEXTURE_CUTOFF = 0.05  # Spatial frequency cutoff of a shape's texture (cycles per texel).
+_TEXTURE_CONTRAST = 80.0  # Standard deviation of a shape's colour texture.
+_MAX_OBJECTS = 3  # Shapes per video: 1 to this many, all with the class's motion.
 
 
 def _periodic_noise(rng: np.random.Generator, h: int, w: int, cutoff: float) -> np.ndarray:
@@ -201,12 +205,12 @@ def render_video(index: int, params: Params) -> tuple[np.ndarray, int]:
   label = label_of(index)
   rng = np.random.default_rng([params.seed, index])
   h, w, n_t = params.height, params.width, params.num_frames
-  num_objects = int(rng.integers(1, 3))
+  num_objects = int(rng.integers(1, _MAX_OBJECTS + 1))
   states = motion_states(label, rng, n_t, h, w, num_objects)
 
   # Background: a smooth low-contrast texture drifting with wrap-around.
   gray = _periodic_noise(rng, h, w, cutoff=0.04).mean(axis=2, keepdims=True)
-  bg = 128 + 25 * gray / (gray.std() + 1e-8) + rng.uniform(-40, 40, 3)
+  bg = 128 + _BG_CONTRAST * gray / (gray.std() + 1e-8) + rng.uniform(-40, 40, 3)
   drift_dir = rng.uniform(0, 2 * np.pi)
   drift = rng.uniform(0, _BG_SPEED)
   t = np.arange(n_t)[:, None, None]
@@ -216,7 +220,7 @@ def render_video(index: int, params: Params) -> tuple[np.ndarray, int]:
   frames = bg[sy, sx]  # [T, H, W, 3]
 
   for o in range(num_objects):
-    tex = np.clip(128 + 80 * _periodic_noise(rng, _TEXTURE, _TEXTURE, cutoff=0.1)
+    tex = np.clip(128 + _TEXTURE_CONTRAST * _periodic_noise(rng, _TEXTURE, _TEXTURE, _TEXTURE_CUTOFF)
                   + rng.uniform(-60, 60, 3), 0, 255)
     shape = int(rng.integers(0, 3))
     aspect = rng.uniform(0.45, 0.8)
