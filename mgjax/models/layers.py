@@ -182,7 +182,7 @@ def im2col_conv3d(x: Array, kernel: Array, spatial_stride: int) -> Array:
   zero padding), for the stem's 3-channel input on XLA:CPU: there the convolution
   vectorises over channels and runs a 3 → 4..64 channel conv1 and its kernel gradient
   at 1–2 GFLOP/s, which was half of a small SlowFast's train step; as a matmul both
-  stay on XLA's dot path (the reference 5×7×7 stem was 3–9× faster this way,
+  stay on XLA's dot path (conv1 and its kernel gradient ran 2.5–9× faster this way,
   `benchmarks/stem_conv.py`).
 
   The kh·kw strided slices of the padded input, concatenated on the channel axis,
