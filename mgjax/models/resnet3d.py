@@ -137,7 +137,7 @@ class Stem(nnx.Module):
   """conv1 (kt×7×7, spatial stride 2) → BN → ReLU → 1×3×3 max-pool (stride 2).
 
   On the CPU backend conv1 runs as im2col and a matmul: the same function and
-  parameters, 1.9–2.4× faster train steps there (`benchmarks/stem_conv.py`).
+  parameters, 1.9–3.7× faster train steps there (`benchmarks/stem_conv.py`).
   """
 
   def __init__(self, dim_in: int, dim_out: int, kernel_t: int, *, dtype, rngs: nnx.Rngs):
