@@ -29,7 +29,7 @@ so no input gradient) at the stems of the demo model and of SlowFast R50, two wa
              matmul (the relative difference is printed), what `resnet3d.Stem`
              runs on the CPU backend;
 and, with `--full_step`, the whole train step of the demo model and of SlowFast R50
-(batch 2, 32x112²) with each (`resnet3d.STEM_IM2COL_ON_CPU` switched in this process).
+(batch 2, 32x112²) with each (`resnet3d.stem_im2col_on_cpu`).
 """
 
 from __future__ import annotations
@@ -113,20 +113,19 @@ def full_step(repeats: int, with_r50: bool) -> tuple[str, list]:
   configs = [demo] + ([r50] if with_r50 else [])
   rows, data = [], []
   for label, use_im2col in (("conv1 as XLA convolution", False), ("conv1 as im2col (default)", True)):
-    resnet3d.STEM_IM2COL_ON_CPU = use_im2col
     row = [label]
     for config in configs:  # One model state in memory at a time.
-      bench = common.StepBench(config)
-      for key in (k for c, k in cases if c is config):
-        bench.compile(key)
-        t = common.Stats.of(bench.time_steps(key, repeats + 1)[1:]).median
-        row.append(t)
-        data.append(dict(variant=label, model=config.model.name, key=list(key), seconds=t))
+      with resnet3d.stem_im2col_on_cpu(use_im2col):
+        bench = common.StepBench(config)
+        for key in (k for c, k in cases if c is config):
+          bench.compile(key)
+          t = common.Stats.of(bench.time_steps(key, repeats + 1)[1:]).median
+          row.append(t)
+          data.append(dict(variant=label, model=config.model.name, key=list(key), seconds=t))
       del bench
       jax.clear_caches()
     rows.append(row)
     print(f"  {label}: {', '.join(f'{t:.3f} s' for t in row[1:])}", flush=True)
-  resnet3d.STEM_IM2COL_ON_CPU = True
   head = ["train step (s)"] + [f"{'R50' if c.model.width == 0 else 'demo'} {k[0]}x{k[1]}x{k[2]}²"
                                 for c, k in cases]
   return common.markdown_table(head, rows), data

@@ -29,8 +29,9 @@ multigrid shape works with the same parameters.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
-from typing import Sequence
+from typing import Iterator, Sequence
 
 import jax
 import jax.numpy as jnp
@@ -128,9 +129,26 @@ class ArchSpec:
     return spec
 
 
-# conv1 as im2col + matmul on XLA:CPU (`layers.im2col_conv3d`); a switch so that
-# benchmarks can time the plain convolution against it.
-STEM_IM2COL_ON_CPU = True
+# conv1 as im2col + matmul on XLA:CPU (`layers.im2col_conv3d`); see `stem_im2col_on_cpu`.
+_STEM_IM2COL_ON_CPU = True
+
+
+@contextlib.contextmanager
+def stem_im2col_on_cpu(enabled: bool) -> Iterator[None]:
+  """Models traced inside run conv1 as im2col on CPU (`enabled`) or as the XLA convolution.
+
+  For FLOP counts (the im2col matmul also covers the padded frames) and for benchmarks
+  that time one against the other.
+
+  Args:
+    enabled: whether the CPU backend uses im2col (the default outside this context).
+  """
+  global _STEM_IM2COL_ON_CPU
+  previous, _STEM_IM2COL_ON_CPU = _STEM_IM2COL_ON_CPU, enabled
+  try:
+    yield
+  finally:
+    _STEM_IM2COL_ON_CPU = previous
 
 
 class Stem(nnx.Module):
@@ -145,7 +163,7 @@ class Stem(nnx.Module):
     self.bn = layers.GroupedBatchNorm(dim_out, dtype=dtype)
 
   def __call__(self, x: jax.Array, ctx: layers.NormContext) -> jax.Array:
-    if STEM_IM2COL_ON_CPU and jax.default_backend() == "cpu":
+    if _STEM_IM2COL_ON_CPU and jax.default_backend() == "cpu":
       x = layers.im2col_conv3d(x.astype(self.conv.dtype), self.conv.kernel[...], 2)
     else:
       x = self.conv(x)

@@ -96,11 +96,8 @@ def forward_cost(model: nnx.Module, batch: int, frames: int, crop: int) -> Cost:
   x = jax.ShapeDtypeStruct((batch, frames, crop, crop, 3), jnp.float32)
   # Count conv1 as the convolution it is: on CPU the stem runs as im2col, whose matmul
   # also covers the padded frames (XLA would count (T + kt - 1) / T times the FLOPs).
-  im2col, resnet3d.STEM_IM2COL_ON_CPU = resnet3d.STEM_IM2COL_ON_CPU, False
-  try:
+  with resnet3d.stem_im2col_on_cpu(False):
     compiled = jax.jit(forward).lower(abstract_state, x).compile()
-  finally:
-    resnet3d.STEM_IM2COL_ON_CPU = im2col
   return Cost(batch, frames, crop, _flops(compiled))
 
 
