@@ -15,6 +15,10 @@
 
   python benchmarks/ablations.py --seeds 0,1,2     # the demo config, 3 seeds (hours on 2 cores)
   python benchmarks/ablations.py --quick           # 1 seed, 3 runs, fewer videos and epochs
+  python benchmarks/ablations.py --quick --runs baseline --config.optim.max_epoch=1
+
+The config's fields are overridden as for `python -m mgjax.main`
+(`--config.a.b=v`); such overrides win over `--quick`'s.
 
 On the synthetic motion dataset with the demo's small SlowFast (`--config`), the rows
 of the supplement's tables that run here:
@@ -37,13 +41,16 @@ difference; with one seed the test set's binomial error is the only noise estima
 
 from __future__ import annotations
 
-import argparse
 import math
 import os
 import shutil
 import statistics
 import tempfile
-from typing import Any
+from typing import Any, Sequence
+
+from absl import app
+from absl import flags
+from ml_collections import config_flags
 
 import common  # pylint: disable=g-bad-import-order
 
@@ -84,11 +91,26 @@ QUICK = {
 }
 
 
+_CONFIG = config_flags.DEFINE_config_file(
+    "config", "configs/demo.py", "Experiment config file; override its fields with --config.a.b=v.",
+    lock_config=True)
+_QUICK = flags.DEFINE_bool("quick", False, "1 seed, fewer videos and epochs (see QUICK; "
+                           "--config.a.b=v overrides win).")
+_SEEDS = flags.DEFINE_list("seeds", ["0"], "Comma-separated seeds (config.seed).")
+_RUNS = flags.DEFINE_list("runs", [], "Subset of " + ", ".join(RUNS) + " (default: all; --quick: "
+                          + QUICK_RUNS + ").")
+_NO_TEST_SETTINGS = flags.DEFINE_bool("no_test_settings", False, "Skip §1.4.")
+_WORKDIR = flags.DEFINE_string("workdir", "", "Run directories (default: a temporary one).")
+_OUTDIR = flags.DEFINE_string("outdir", common.DEFAULT_OUTDIR, "Reports go here.")
+
+
 def run_config(config, name: str, seed: int):
   policy, mg, mode = RUNS[name]
-  return common.override(config, {
+  config = config.copy_and_resolve_references()
+  config.update_from_flattened_dict({
       "seed": seed, "optim.lr_policy": policy, "multigrid.long_cycle": mg,
       "multigrid.short_cycle": mg, "multigrid.long_cycle_mode": mode})
+  return config
 
 
 def test_settings(config) -> list[tuple[str, dict[str, Any]]]:
@@ -110,7 +132,8 @@ def evaluate_settings(config, workdir: str, final: dict[str, Any]) -> list[dict[
   from mgjax.data import pipeline  # pylint: disable=g-import-not-at-top
   out = []
   for label, fields in test_settings(config):
-    c = common.override(config, {f"eval.{k}": v for k, v in fields.items()})
+    c = config.copy_and_resolve_references()
+    c.update_from_flattened_dict({f"eval.{k}": v for k, v in fields.items()})
     if pipeline.eval_views(c) == pipeline.eval_views(config) and "top1" in final:
       metrics = final
     else:
@@ -212,39 +235,32 @@ def tables(results: dict[str, list[dict[str, Any]]], tests: dict[str, list[list[
   return "\n".join(out)
 
 
-def main() -> None:
-  p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-  p.add_argument("--config", default="configs/demo.py")
-  p.add_argument("--quick", action="store_true", help="1 seed, fewer videos and epochs (see QUICK).")
-  p.add_argument("--seeds", default="0", help="Comma-separated seeds (config.seed).")
-  p.add_argument("--runs", default="", help="Subset of " + ", ".join(RUNS) + " (default: all; "
-                 "--quick: " + QUICK_RUNS + ")")
-  p.add_argument("--no_test_settings", action="store_true", help="Skip §1.4.")
-  p.add_argument("--override", action="append", default=[], metavar="a.b=v")
-  p.add_argument("--workdir", default="")
-  p.add_argument("--outdir", default=common.DEFAULT_OUTDIR)
-  args = p.parse_args()
+def main(argv: Sequence[str]) -> None:
+  if len(argv) > 1:
+    raise app.UsageError("Too many command-line arguments.")
   common.quiet_logs()
   common.hide_accelerators_from_tf()
   info = common.machine_info()
-  overrides = dict(QUICK) if args.quick else {"train.eval_every_epochs": 0.0}
-  overrides.update(common.parse_overrides(args.override))
-  config = common.load_config(args.config, overrides)
-  seeds = [int(s) for s in args.seeds.split(",")]
-  wanted = (args.runs or (QUICK_RUNS if args.quick else ",".join(RUNS))).split(",")
+  quick = _QUICK.value
+  config = common.flag_config(_CONFIG, QUICK if quick else {"train.eval_every_epochs": 0.0})
+  seeds = [int(s) for s in _SEEDS.value]
+  wanted = _RUNS.value or (QUICK_RUNS.split(",") if quick else list(RUNS))
+  if set(wanted) - set(RUNS):
+    raise app.UsageError(f"--runs: unknown {sorted(set(wanted) - set(RUNS))}; known: {list(RUNS)}")
   names = [n for n in RUNS if n in wanted]
   for n in list(names):  # Every multigrid row needs its baseline.
     if n in BASELINE_OF and BASELINE_OF[n] not in names:
       names.insert(0, BASELINE_OF[n])
 
-  workdir = args.workdir or tempfile.mkdtemp(prefix="mgjax_ablations_")
+  workdir = _WORKDIR.value or tempfile.mkdtemp(prefix="mgjax_ablations_")
   # One cache: the seeds of a run share its executables (the plan is compiled in, the seed not).
   cache = os.path.join(workdir, "compile_cache")
   results: dict[str, list[dict[str, Any]]] = {n: [] for n in names}
   tests: dict[str, list[list[dict]]] = {}
   for seed in seeds:
     for name in names:
-      c = common.override(run_config(config, name, seed), {"train.compile_cache_dir": cache})
+      c = run_config(config, name, seed)
+      c.train.compile_cache_dir = cache
       run_dir = os.path.join(workdir, f"{name}_seed{seed}")
       print(f"[{name} seed {seed}] training ...", flush=True)
       r = common.train_with_probe(c, run_dir)
@@ -252,7 +268,7 @@ def main() -> None:
       results[name].append(r)
       print(f"[{name} seed {seed}] {r['steps']} steps, {r['train_seconds']:.0f} s, top-1 "
             f"{100 * r['final'].get('top1', float('nan')):.1f}", flush=True)
-      if not args.no_test_settings and name in PUBLISHED_TEST:
+      if not _NO_TEST_SETTINGS.value and name in PUBLISHED_TEST:
         tests.setdefault(name, []).append(evaluate_settings(c, run_dir, r["final"]))
       shutil.rmtree(os.path.join(run_dir, "checkpoints"), ignore_errors=True)
 
@@ -264,15 +280,15 @@ def main() -> None:
       f"({config.data.synthetic_videos} videos), base shape {config.optim.batch_size}x"
       f"{config.data.num_frames}x{config.data.crop_size}², baseline {config.optim.max_epoch} epochs "
       f"(LR steps {tuple(config.optim.steps)}); seeds {seeds}. Published: Kinetics-400 R50-SlowFast "
-      f"(§1.4: 64-frame R50-SlowFast)." + (" QUICK variant." if args.quick else ""), "",
+      f"(§1.4: 64-frame R50-SlowFast)." + (" QUICK variant." if quick else ""), "",
       tables(results, tests)])
   print("\n" + text)
-  name = "ablations" + ("_quick" if args.quick else "")
-  common.write_report(args.outdir, name, info, text, dict(runs=results, test_settings=tests,
+  name = "ablations" + ("_quick" if quick else "")
+  common.write_report(_OUTDIR.value, name, info, text, dict(runs=results, test_settings=tests,
                                                           seeds=seeds))
-  if not args.workdir:
+  if not _WORKDIR.value:
     shutil.rmtree(workdir, ignore_errors=True)
 
 
 if __name__ == "__main__":
-  main()
+  app.run(main)

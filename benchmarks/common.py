@@ -13,10 +13,11 @@
 # limitations under the License.
 """Helpers shared by the benchmark scripts.
 
-Configs with overrides, the machine and versions a result was measured on,
-tables, timing statistics, one compiled train step per shape on random data, and
-`RunProbe`: timestamps of the trainer's phases (compiles, input waits, steps,
-evaluations) taken from outside `train.train_and_evaluate` without changing it.
+A config flag's value with a script's defaults under the command line's
+overrides, the machine and versions a result was measured on, tables, timing
+statistics, one compiled train step per shape on random data, and `RunProbe`:
+timestamps of the trainer's phases (compiles, input waits, steps, evaluations)
+taken from outside `train.train_and_evaluate` without changing it.
 
 Benchmarks are measurements, not tests: they print a table, write a JSON (and a
 plot) under `--outdir`, and say what they ran on. Nothing here asserts a speed.
@@ -27,7 +28,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime
-import importlib.util
 import json
 import os
 import platform
@@ -36,6 +36,9 @@ import subprocess
 import sys
 import time
 from typing import Any, Callable, Iterable, Sequence
+
+from absl import flags
+from ml_collections import config_flags
 
 # Runnable from a checkout without installing mgjax.
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -66,46 +69,24 @@ def hide_accelerators_from_tf() -> None:
 # Configs.
 
 
-def load_config(path: str, overrides: dict[str, Any] | None = None):
-  """`get_config()` of a config file (relative to the repository or absolute), overridden.
+def flag_config(config_flag: flags.FlagHolder, defaults: dict[str, Any] | None = None):
+  """The value of a `config_flags.DEFINE_config_file` flag, with defaults under its overrides.
+
+  The command line's overrides (`--config.a.b=v`) are already applied; `defaults`
+  are applied to the fields the command line did not override, so they sit between
+  the config file and the user's overrides.
 
   Args:
-    path: e.g. "configs/demo.py".
-    overrides: dotted field -> value, e.g. {"data.synthetic_videos": 250}.
+    config_flag: the parsed flag, as `DEFINE_config_file` returned it.
+    defaults: dotted field -> value, e.g. {"data.synthetic_videos": 200}.
 
   Returns:
-    The locked ConfigDict.
+    A copy of the flag's (locked) ConfigDict.
   """
-  full = path if os.path.isabs(path) else os.path.join(REPO, path)
-  spec = importlib.util.spec_from_file_location("_bench_config", full)
-  module = importlib.util.module_from_spec(spec)
-  spec.loader.exec_module(module)
-  return override(module.get_config(), overrides or {})
-
-
-def override(config, overrides: dict[str, Any]):
-  """A copy of `config` with dotted fields set (the fields must exist: configs are locked)."""
-  config = config.copy_and_resolve_references()
-  for dotted, value in overrides.items():
-    *parents, leaf = dotted.split(".")
-    node = config
-    for p in parents:
-      node = node[p]
-    node[leaf] = value
+  given = config_flags.get_override_values(flags.FLAGS[config_flag.name])
+  config = config_flag.value.copy_and_resolve_references()
+  config.update_from_flattened_dict({k: v for k, v in (defaults or {}).items() if k not in given})
   return config
-
-
-def parse_overrides(items: Sequence[str]) -> dict[str, Any]:
-  """"a.b=v" strings (v as a Python literal, else a string) -> {"a.b": v}."""
-  import ast  # pylint: disable=g-import-not-at-top
-  out = {}
-  for item in items:
-    key, _, raw = item.partition("=")
-    try:
-      out[key] = ast.literal_eval(raw)
-    except (ValueError, SyntaxError):
-      out[key] = raw
-  return out
 
 
 # ----------------------------------------------------------------------------------------

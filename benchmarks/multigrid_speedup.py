@@ -15,6 +15,7 @@
 
   python benchmarks/multigrid_speedup.py            # the demo config (~1 h on 2 cores)
   python benchmarks/multigrid_speedup.py --quick    # fewer videos and epochs (minutes)
+  python benchmarks/multigrid_speedup.py --quick --config.optim.max_epoch=1 --variants baseline
 
 Trains the model of `--config` (default `configs/demo.py`: a small SlowFast on the
 synthetic motion dataset) four times in this process, one after the other, with the
@@ -29,6 +30,9 @@ B·T·S², and an estimate of where the time goes when measured < theoretical.
 Accuracy against training time (evaluations every `--eval_every_epochs`) goes into
 one plot.
 
+The config's fields are overridden as for `python -m mgjax.main` (`--config.a.b=v`);
+such overrides win over `--quick`'s and `--eval_every_epochs`.
+
 Every run compiles its step shapes cold (the plan's LR schedule is part of the
 compiled step, so runs of different plans share no executables); the measured
 speedup compares training loops, and "speedup incl. compile" adds each run's
@@ -37,11 +41,14 @@ compile time.
 
 from __future__ import annotations
 
-import argparse
 import os
 import shutil
 import tempfile
-from typing import Any
+from typing import Any, Sequence
+
+from absl import app
+from absl import flags
+from ml_collections import config_flags
 
 import common  # pylint: disable=g-bad-import-order
 
@@ -68,10 +75,30 @@ QUICK = {
 }
 
 
+_CONFIG = config_flags.DEFINE_config_file(
+    "config", "configs/demo.py", "Experiment config file; override its fields with --config.a.b=v.",
+    lock_config=True)
+_QUICK = flags.DEFINE_bool("quick", False, "Fewer videos and epochs (see QUICK; --config.a.b=v "
+                           "overrides win).")
+_VARIANTS = flags.DEFINE_list("variants", [], "Comma-separated subset of " + ", ".join(VARIANTS)
+                              + " (default: all; --quick: " + QUICK_VARIANTS + ").")
+_EVAL_EVERY_EPOCHS = flags.DEFINE_float(
+    "eval_every_epochs", None, "Evaluate during training for the accuracy/time curves (default: "
+    "2 epochs; --quick: only at the end). Sets train.eval_every_epochs unless --config.train."
+    "eval_every_epochs does.")
+_NO_ISOLATED_STEP = flags.DEFINE_bool(
+    "no_isolated_step", False, "Skip timing the base-shape step alone after the runs (one more "
+    "compile).")
+_WORKDIR = flags.DEFINE_string("workdir", "", "Run directories (default: a temporary one).")
+_OUTDIR = flags.DEFINE_string("outdir", common.DEFAULT_OUTDIR, "Reports and the plot go here.")
+
+
 def variant_config(config, name: str):
   long_cycle, short_cycle = VARIANTS[name]
-  return common.override(config, {"multigrid.long_cycle": long_cycle,
-                                  "multigrid.short_cycle": short_cycle})
+  config = config.copy_and_resolve_references()
+  config.update_from_flattened_dict({"multigrid.long_cycle": long_cycle,
+                                     "multigrid.short_cycle": short_cycle})
+  return config
 
 
 def run_variant(config, name: str, workdir: str) -> dict[str, Any]:
@@ -161,7 +188,7 @@ def plot(results: list[dict[str, Any]], path: str, num_classes: int) -> None:
   plt.close(fig)
 
 
-def report(results: list[dict[str, Any]], info, args, config) -> str:
+def report(results: list[dict[str, Any]], info, quick: bool, config) -> str:
   base = next(r for r in results if r["name"] == "baseline")
   rows = []
   for r in results:
@@ -183,7 +210,7 @@ def report(results: list[dict[str, Any]], info, args, config) -> str:
       f"({config.data.synthetic_videos} videos), base shape {config.optim.batch_size}x"
       f"{config.data.num_frames}x{config.data.crop_size}², baseline {config.optim.max_epoch} epochs; "
       f"final eval {results[0].get('num_eval_videos')} videos x {config.eval.num_temporal_views} views."
-      + (" QUICK variant." if args.quick else ""), "",
+      + (" QUICK variant." if quick else ""), "",
       common.markdown_table(head, rows), "",
       "Step time per shape (all runs; the gap between batch requests, see RunProbe):", "",
       shapes, "", "Where the time goes:", ""]
@@ -199,58 +226,47 @@ def report(results: list[dict[str, Any]], info, args, config) -> str:
   return "\n".join(lines)
 
 
-def main() -> None:
-  p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-  p.add_argument("--config", default="configs/demo.py")
-  p.add_argument("--quick", action="store_true", help="Fewer videos and epochs (see QUICK).")
-  p.add_argument("--variants", default="",
-                 help="Comma-separated subset of " + ", ".join(VARIANTS) + " (default: all; --quick: "
-                      + QUICK_VARIANTS + ")")
-  p.add_argument("--eval_every_epochs", type=float, default=None,
-                 help="Evaluate during training for the accuracy/time curves (default: 2 epochs; "
-                      "--quick: only at the end).")
-  p.add_argument("--override", action="append", default=[], metavar="a.b=v",
-                 help="Config override (repeatable), applied after --quick's.")
-  p.add_argument("--no_isolated_step", action="store_true",
-                 help="Skip timing the base-shape step alone after the runs (one more compile).")
-  p.add_argument("--workdir", default="", help="Run directories (default: a temporary one).")
-  p.add_argument("--outdir", default=common.DEFAULT_OUTDIR)
-  args = p.parse_args()
+def main(argv: Sequence[str]) -> None:
+  if len(argv) > 1:
+    raise app.UsageError("Too many command-line arguments.")
   common.quiet_logs()
   common.hide_accelerators_from_tf()
   info = common.machine_info()
 
-  overrides = dict(QUICK) if args.quick else {}
-  every = args.eval_every_epochs if args.eval_every_epochs is not None else (0.0 if args.quick else 2.0)
-  overrides["train.eval_every_epochs"] = every
-  overrides.update(common.parse_overrides(args.override))
-  config = common.load_config(args.config, overrides)
-  names = [v for v in (args.variants or (QUICK_VARIANTS if args.quick else ",".join(VARIANTS))).split(",")
-           if v]
+  quick = _QUICK.value
+  defaults = dict(QUICK) if quick else {}
+  every = _EVAL_EVERY_EPOCHS.value
+  defaults["train.eval_every_epochs"] = every if every is not None else (0.0 if quick else 2.0)
+  config = common.flag_config(_CONFIG, defaults)
+  names = list(_VARIANTS.value or (QUICK_VARIANTS.split(",") if quick else VARIANTS))
+  if set(names) - set(VARIANTS):
+    raise app.UsageError(f"--variants: unknown {sorted(set(names) - set(VARIANTS))}; "
+                         f"known: {list(VARIANTS)}")
   if "baseline" not in names:
     names.insert(0, "baseline")
   names.sort(key=list(VARIANTS).index)
 
-  workdir = args.workdir or tempfile.mkdtemp(prefix="mgjax_mg_speedup_")
+  workdir = _WORKDIR.value or tempfile.mkdtemp(prefix="mgjax_mg_speedup_")
   results = []
   for name in names:  # Each run's compile cache is in its own (fresh) workdir.
     results.append(run_variant(config, name, os.path.join(workdir, name)))
-  if not args.no_isolated_step:
+  if not _NO_ISOLATED_STEP.value:
     print("[baseline] base-shape step alone ...", flush=True)
     results[0]["isolated_base_step"] = isolated_base_step(config)
 
-  name = "multigrid_speedup" + ("_quick" if args.quick else "")
-  text = report(results, info, args, config)
-  plot_path = os.path.join(args.outdir, f"{name}.png")
-  os.makedirs(args.outdir, exist_ok=True)
+  name = "multigrid_speedup" + ("_quick" if quick else "")
+  text = report(results, info, quick, config)
+  outdir = _OUTDIR.value
+  plot_path = os.path.join(outdir, f"{name}.png")
+  os.makedirs(outdir, exist_ok=True)
   from mgjax.data import pipeline  # pylint: disable=g-import-not-at-top
   plot(results, plot_path, pipeline.prepare(config).model.num_classes)
   text += f"\n\nPlot: {os.path.relpath(plot_path, common.REPO)}"
   print("\n" + text)
-  common.write_report(args.outdir, name, info, text, results)
-  if not args.workdir:
+  common.write_report(outdir, name, info, text, results)
+  if not _WORKDIR.value:
     shutil.rmtree(workdir, ignore_errors=True)
 
 
 if __name__ == "__main__":
-  main()
+  app.run(main)

@@ -62,18 +62,25 @@ def model_case_config(name: str):
   from mgjax import config as config_lib  # pylint: disable=g-import-not-at-top
   frames = {"slowfast_r50": 32, "i3d_r50": 8}[name]
   model = {"slowfast_r50": "slowfast_r50_8x8", "i3d_r50": "i3d_r50"}[name]
-  return common.override(config_lib.base(), {
+  config = config_lib.base()
+  config.update_from_flattened_dict({
       "model.name": model, "model.num_classes": 400, "data.num_frames": frames,
       "data.crop_size": 112, "data.jitter_scales": (128, 160), "optim.batch_size": 2,
       "multigrid.long_cycle": False, "multigrid.short_cycle": False,
       "multigrid.bn_group_size": 2})
+  return config
 
 
 def plan_config(path: str):
+  """`get_config()` of a config file (relative to the repository or absolute)."""
+  import importlib.util  # pylint: disable=g-import-not-at-top
   from mgjax.data import synthetic  # pylint: disable=g-import-not-at-top
-  config = common.load_config(path)
+  spec = importlib.util.spec_from_file_location("plan_config", os.path.join(common.REPO, path))
+  module = importlib.util.module_from_spec(spec)
+  spec.loader.exec_module(module)
+  config = module.get_config()
   if config.data.dataset == "synthetic":  # What `pipeline.prepare` would set.
-    config = common.override(config, {"model.num_classes": synthetic.NUM_CLASSES})
+    config.model.num_classes = synthetic.NUM_CLASSES
   return config
 
 
