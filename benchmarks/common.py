@@ -261,7 +261,7 @@ class StepBench:
     self.mesh = mesh or sharding.make_mesh()
     self.plan = multigrid.Plan.from_config(config)
     start = time.perf_counter()
-    self.model_def, self.tx, self.state = train.init_state(config, self.plan, self.mesh)
+    self.model_def, self.state = train.init_state(config, self.mesh)
     jax.block_until_ready(self.state)
     self.init_seconds = time.perf_counter() - start
     self._abstract_state = jax.tree.map(
@@ -270,8 +270,8 @@ class StepBench:
 
   def step_fn(self, bn_group_size: int) -> Callable:
     from mgjax import train  # pylint: disable=g-import-not-at-top
-    return lambda st, bt: train.train_step(st, bt, model_def=self.model_def, tx=self.tx,
-                                           config=self.config, bn_group_size=bn_group_size)
+    return lambda st, bt, lr: train.train_step(st, bt, lr, model_def=self.model_def,
+                                               config=self.config, bn_group_size=bn_group_size)
 
   def compile(self, key: tuple[int, int, int, int]) -> dict[str, float]:
     """Compiles the step of (B, T, S, BN group); returns seconds per phase and XLA's FLOPs.
@@ -285,9 +285,10 @@ class StepBench:
     b, t, s, g = key
     batch = sharding.abstract_batch(self.mesh, {
         "video": ((b, t, s, s, 3), jax.numpy.uint8), "label": train.label_spec(self.config)(b)})
+    lr = jax.ShapeDtypeStruct((), jax.numpy.float32, sharding=sharding.replicated(self.mesh))
     fn = jax.jit(self.step_fn(g), donate_argnums=0)
     t0 = time.perf_counter()
-    traced = fn.trace(self._abstract_state, batch)
+    traced = fn.trace(self._abstract_state, batch, lr)
     t1 = time.perf_counter()
     lowered = traced.lower()
     t2 = time.perf_counter()
@@ -312,13 +313,16 @@ class StepBench:
                  batch: dict[str, Any] | None = None) -> list[float]:
     """Seconds of each of `num_steps` steps (each waited for), after compiling if needed."""
     import jax  # pylint: disable=g-import-not-at-top
+    import numpy as np  # pylint: disable=g-import-not-at-top
+    from mgjax import sharding  # pylint: disable=g-import-not-at-top
     if key not in self.executables:
       self.compile(key)
     batch = batch if batch is not None else self.random_batch(key)
+    lr = jax.device_put(np.float32(self.plan.lr_at(0)), sharding.replicated(self.mesh))
     times = []
     for _ in range(num_steps):
       start = time.perf_counter()
-      self.state, metrics = self.executables[key](self.state, batch)
+      self.state, metrics = self.executables[key](self.state, batch, lr)
       jax.block_until_ready((self.state, metrics))
       times.append(time.perf_counter() - start)
     return times

@@ -175,7 +175,7 @@ def evaluate_checkpoint(config: ml_collections.ConfigDict, workdir: str,
   mesh = sharding.make_mesh()
   config = pipeline.prepare(config)
   plan = multigrid.Plan.from_config(config)
-  model_def, _, state = train.init_state(config, plan, mesh)
+  model_def, state = train.init_state(config, mesh)
   ckpt = checkpointing.Checkpointer(os.path.join(workdir, "checkpoints"), config.train.keep_checkpoints)
   step = ckpt.latest_step() if step is None else step
   if step is None:

@@ -18,7 +18,8 @@ schedule: the segments (epoch ranges with one LR stage and one long-cycle shape)
 the shape, LR and data position of every global step, and the cost. The input
 pipeline, the trainer, the `schedule` CLI, the model report and the benchmarks all
 read it. Pure Python and NumPy: no JAX or TensorFlow import, so it is cheap to use
-anywhere (`lr_at` also accepts `jax.numpy` as its array namespace).
+anywhere. The trainer passes each step's LR from the table into the compiled step,
+so an executable depends on the shape only, not on the schedule.
 
 Rules (Wu et al., CVPR 2020, and the reference implementation where it runs):
 
@@ -355,48 +356,38 @@ class Plan:
         peak=np.array([self.config.optim.base_lr * s.batch_factor for s in self.segments],
                       np.float64))
 
-  def lr_at(self, steps, xp=np):
-    """The LR of global steps, vectorised over any array namespace.
-
-    The same code serves NumPy (the table, the CLI) and `jax.numpy` (the optax
-    schedule inside the compiled step), so the trainer's LR is the plan's LR.
+  def lr_at(self, steps) -> np.ndarray:
+    """The LR of global steps (vectorised).
 
     Args:
       steps: integer array (or scalar) of global steps.
-      xp: the array namespace (numpy or jax.numpy).
 
     Returns:
-      The LR of each step (float64 for NumPy, float32 under JAX's defaults).
+      The LR of each step (float64).
     """
     a = self._arrays
     o = self.config.optim
-    steps = xp.clip(xp.asarray(steps), 0, self.num_steps - 1)
-    seg = xp.searchsorted(xp.asarray(a["first_step"]), steps, side="right") - 1
-    epoch = self._epoch_of(steps, seg, xp)
+    steps = np.clip(np.asarray(steps), 0, self.num_steps - 1)
+    seg = np.searchsorted(a["first_step"], steps, side="right") - 1
+    epoch = self._epoch_of(steps, seg)
     if self.cosine:
-      peak = xp.asarray(a["peak"])[seg]
+      peak = a["peak"][seg]
       lr = o.cosine_end_lr + (peak - o.cosine_end_lr) * (
-          xp.cos(math.pi * epoch / self.max_epoch) + 1.0) * 0.5
+          np.cos(math.pi * epoch / self.max_epoch) + 1.0) * 0.5
     else:
-      lr = xp.asarray(a["lr"])[seg]
+      lr = a["lr"][seg]
     if o.warmup_epochs > 0:
       slope = (self._warmup_end_lr - o.warmup_start_lr) / o.warmup_epochs
-      lr = xp.where(epoch < o.warmup_epochs, o.warmup_start_lr + epoch * slope, lr)
+      lr = np.where(epoch < o.warmup_epochs, o.warmup_start_lr + epoch * slope, lr)
     return lr
 
-  def _epoch_of(self, steps, seg, xp):
+  def _epoch_of(self, steps, seg):
     a = self._arrays
-    j = steps - xp.asarray(a["first_step"])[seg]
-    length = xp.asarray(a["cycle_len"])[seg]
+    j = steps - a["first_step"][seg]
+    length = a["cycle_len"][seg]
     q, r = j // length, j % length
-    offset = (xp.asarray(a["first_example"])[seg] + q * xp.asarray(a["cycle_examples"])[seg]
-              + xp.asarray(a["prefix"])[seg, r])
+    offset = a["first_example"][seg] + q * a["cycle_examples"][seg] + a["prefix"][seg, r]
     return offset / self.num_examples
-
-  def optax_schedule(self):
-    """The LR as an optax schedule (a function of the global step count)."""
-    import jax.numpy as jnp  # pylint: disable=g-import-not-at-top
-    return lambda count: self.lr_at(count, xp=jnp)
 
   # -------------------------------------------------------------- steps
   def step_table(self, start: int = 0, stop: int | None = None) -> dict[str, np.ndarray]:

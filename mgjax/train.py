@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import dataclasses
+import functools
 
 import os
 import signal
@@ -104,22 +105,37 @@ def build_model(config: ml_collections.ConfigDict, mesh: jax.sharding.Mesh) -> t
   return ModelDef(graphdef, mask), params, rest
 
 
-def make_optimizer(config: ml_collections.ConfigDict, plan: multigrid.Plan,
-                   model_def: ModelDef) -> optax.GradientTransformation:
-  """SGD with (Nesterov) momentum, the plan's LR, no weight decay on BatchNorm."""
+def make_optimizer(config: ml_collections.ConfigDict, model_def: ModelDef,
+                   lr: float | jax.Array = 0.0) -> optax.GradientTransformation:
+  """SGD with (Nesterov) momentum and no weight decay on BatchNorm.
+
+  The LR is an argument rather than an optax schedule: the train step receives the
+  plan's LR of each step as an input, so its executable depends only on the step's
+  shape and is shared (also through the persistent cache) by runs whose schedules
+  differ: stepwise and cosine, other base LRs or warm-ups. The optimizer state does
+  not depend on the LR.
+
+  Args:
+    config: the run's config (`optim`).
+    model_def: the model's graph and weight-decay mask.
+    lr: the learning rate (a traced scalar inside the step).
+
+  Returns:
+    The optax transformation.
+  """
   o = config.optim
   return optax.chain(
       optax.add_decayed_weights(o.weight_decay, mask=model_def.decay_mask),
-      optax.sgd(plan.optax_schedule(), momentum=o.momentum, nesterov=o.nesterov))
+      optax.sgd(lr, momentum=o.momentum, nesterov=o.nesterov))
 
 
-def init_state(config, plan, mesh) -> tuple[ModelDef, optax.GradientTransformation, State]:
+def init_state(config, mesh) -> tuple[ModelDef, State]:
   """A fresh train state on the mesh."""
   model_def, params, rest = build_model(config, mesh)
-  tx = make_optimizer(config, plan, model_def)
+  tx = make_optimizer(config, model_def)
   opt_state = jax.jit(tx.init, out_shardings=sharding.replicated(mesh))(params)
   step = jax.device_put(jnp.zeros((), jnp.int32), sharding.replicated(mesh))
-  return model_def, tx, dict(step=step, params=params, rest=rest, opt_state=opt_state)
+  return model_def, dict(step=step, params=params, rest=rest, opt_state=opt_state)
 
 
 # ----------------------------------------------------------------------- steps
@@ -143,10 +159,22 @@ def loss_and_metrics(logits: jax.Array, labels: jax.Array, multi_label: bool):
   return loss, top1
 
 
-def train_step(state: State, batch: dict[str, jax.Array], *, model_def: ModelDef,
-               tx: optax.GradientTransformation, config: ml_collections.ConfigDict,
+def train_step(state: State, batch: dict[str, jax.Array], lr: jax.Array, *,
+               model_def: ModelDef, config: ml_collections.ConfigDict,
                bn_group_size: int) -> tuple[State, dict[str, jax.Array]]:
-  """One SGD step on a global batch (pure; compiled per shape)."""
+  """One SGD step on a global batch (pure; compiled per shape).
+
+  Args:
+    state: the train state (donated by the compiled step).
+    batch: {"video": uint8 (B, T, S, S, 3), "label": labels}, sharded over the batch.
+    lr: this step's learning rate (a float32 scalar, from the plan's step table).
+    model_def: the model's graph and weight-decay mask.
+    config: the run's config.
+    bn_group_size: clips per BatchNorm group for this step's shape.
+
+  Returns:
+    The new state and the step's metrics (loss, top1, finite, grad_norm).
+  """
   x = normalize(batch["video"], config)
 
   def loss_fn(params):
@@ -156,13 +184,14 @@ def train_step(state: State, batch: dict[str, jax.Array], *, model_def: ModelDef
     return loss, (top1, _pure_split(model)[2])
 
   (loss, (top1, rest)), grads = jax.value_and_grad(loss_fn, has_aux=True)(state["params"])
+  tx = make_optimizer(config, model_def, lr)
   updates, opt_state = tx.update(grads, state["opt_state"], state["params"])
   params = optax.apply_updates(state["params"], updates)
   new = dict(step=state["step"] + 1, params=params, rest=rest, opt_state=opt_state)
   # The loss is computed before the update: check the updated parameters too, so a
   # checkpoint is never written from a diverged state.
-  finite = jnp.isfinite(loss) & jnp.isfinite(optax.global_norm(params))
-  return new, dict(loss=loss, top1=top1, finite=finite, grad_norm=optax.global_norm(grads))
+  finite = jnp.isfinite(loss) & jnp.isfinite(optax.tree.norm(params))
+  return new, dict(loss=loss, top1=top1, finite=finite, grad_norm=optax.tree.norm(grads))
 
 
 def precise_bn_step(state: State, batch: dict[str, jax.Array], momentum: jax.Array, *,
@@ -201,8 +230,9 @@ class CompiledSteps:
     b, t, s, g = key
     batch = sharding.abstract_batch(self._mesh, {
         "video": ((b, t, s, s, 3), jnp.uint8), "label": self._label_shape(b)})
-    fn = jax.jit(lambda st, bt: self._fn(st, bt, bn_group_size=g), donate_argnums=0)
-    return fn.lower(self._state, batch)
+    lr = jax.ShapeDtypeStruct((), jnp.float32, sharding=sharding.replicated(self._mesh))
+    fn = jax.jit(lambda st, bt, lr: self._fn(st, bt, lr, bn_group_size=g), donate_argnums=0)
+    return fn.lower(self._state, batch, lr)
 
   def compile_all(self, keys: list[StepKey], log: Callable[[str], None] = logging.info) -> None:
     """Compiles every shape: lowered in turn, XLA-compiled on a thread per core.
@@ -222,8 +252,9 @@ class CompiledSteps:
         log(f"Compiled step shape {i + 1}/{len(keys)} B={key[0]} T={key[1]} S={key[2]} "
             f"bn_group={key[3]} ({time.perf_counter() - start:.1f}s)")
 
-  def __call__(self, key: StepKey, state: State, batch: dict[str, jax.Array]):
-    return self.executables[key](state, batch)
+  def __call__(self, key: StepKey, state: State, batch: dict[str, jax.Array], lr: float):
+    lr = jax.device_put(np.float32(lr), sharding.replicated(self._mesh))
+    return self.executables[key](state, batch, lr)
 
 
 def step_keys(plan: multigrid.Plan) -> list[StepKey]:
@@ -309,7 +340,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str, *,
     schedule.plot(plan, os.path.join(workdir, "schedule.png"))
   last = plan.num_steps if not config.train.max_steps else min(plan.num_steps, config.train.max_steps)
 
-  model_def, tx, state = init_state(config, plan, mesh)
+  model_def, state = init_state(config, mesh)
   ckpt = checkpointing.Checkpointer(os.path.join(workdir, "checkpoints"), config.train.keep_checkpoints)
   start = ckpt.latest_step()
   if start is not None:
@@ -322,8 +353,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str, *,
       state = dict(state, params=params, rest=rest)
   start = int(jax.device_get(state["step"]))
 
-  step_fn = lambda st, bt, bn_group_size: train_step(
-      st, bt, model_def=model_def, tx=tx, config=config, bn_group_size=bn_group_size)
+  step_fn = functools.partial(train_step, model_def=model_def, config=config)
   compiled = CompiledSteps(step_fn, mesh, label_spec(config), state)
   keys = step_keys(plan)
   table = plan.step_table()
@@ -346,7 +376,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str, *,
       key = tuple(int(table[k][step]) for k in ("batch_size", "num_frames", "crop_size",
                                                  "bn_group_size"))
       failed = int(np.sum(local.pop("failed", 0)))
-      state, metrics = compiled(key, state, sharding.global_batch(mesh, local))
+      state, metrics = compiled(key, state, sharding.global_batch(mesh, local), table["lr"][step])
       if pending is not None:
         _check_finite(*pending)
       pending = (step, metrics)

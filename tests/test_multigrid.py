@@ -163,20 +163,6 @@ def test_step_table_matches_a_naive_walk(mode, n):
       table["batch_size"][k], table["crop_size"][k], table["example_offset"][k])
 
 
-@pytest.mark.parametrize("mode,policy", list(itertools.product(MODES, POLICIES)))
-def test_lr_schedule_equals_plan_at_every_boundary(mode, policy):
-  """The optax schedule (jax.numpy) gives the plan's LR at every step boundary."""
-  import jax  # pylint: disable=g-import-not-at-top
-  plan = multigrid.Plan.from_config(small(mode, policy))
-  table = plan.step_table()
-  boundaries = sorted({s.first_step for s in plan.segments} |
-                      {s.first_step + s.num_steps - 1 for s in plan.segments} |
-                      {0, 1, plan.num_steps - 1} | set(range(0, plan.num_steps, 97)))
-  schedule = jax.jit(plan.optax_schedule())
-  got = np.array([schedule(k) for k in boundaries])
-  np.testing.assert_allclose(got, table["lr"][boundaries], rtol=2e-5, atol=1e-9)
-
-
 def test_stepwise_lr_and_warmup():
   c = small("long_short")
   plan = multigrid.Plan.from_config(c)

@@ -98,9 +98,9 @@ def reference(cache, tmp_path_factory):
   traces = []
   original = train.train_step
 
-  def counting(state, batch, **kw):
+  def counting(state, batch, *args, **kw):
     traces.append((batch["video"].shape, kw["bn_group_size"]))
-    return original(state, batch, **kw)
+    return original(state, batch, *args, **kw)
 
   train.train_step = counting
   try:
@@ -144,6 +144,48 @@ def test_one_compile_per_step_shape(reference, cache):
   keys = train.step_keys(plan)
   assert sorted(((b, t, s, s, 3), g) for b, t, s, g in keys) == sorted(traces)
   assert reference["summary"]["compiled_shapes"] == len(keys)
+
+
+def test_step_executable_does_not_depend_on_the_lr_schedule(cache):
+  """Runs that differ only in their LR schedule lower to the same step program, so they
+  share executables (and persistent-cache entries): the LR is an input of the step."""
+  mesh = sharding.make_mesh()
+  texts = []
+  for overrides in ({}, dict(optim__base_lr=0.3, optim__warmup_epochs=2.0,
+                             optim__warmup_start_lr=0.01),
+                    dict(optim__lr_policy="cosine")):
+    c = tiny_config(cache, **overrides)
+    model_def, state = train.init_state(c, mesh)
+    step_fn = lambda st, bt, lr, c=c, md=model_def, **kw: train.train_step(
+        st, bt, lr, model_def=md, config=c, **kw)
+    steps = train.CompiledSteps(step_fn, mesh, train.label_spec(c), state)
+    key = train.step_keys(multigrid.Plan.from_config(c))[0]
+    texts.append(steps.lower(key).as_text())
+  assert texts[0] == texts[1] == texts[2]
+
+
+def test_train_step_update_is_linear_in_the_given_lr(cache):
+  """The step applies exactly the LR it is given: no update at 0, twice the update at 2x."""
+  c = tiny_config(cache)
+  mesh = sharding.make_mesh()
+  model_def, state = train.init_state(c, mesh)
+  b, t, s = multigrid.Plan.from_config(c).base_shape
+  rng = np.random.default_rng(0)
+  batch = sharding.global_batch(mesh, dict(
+      video=rng.integers(0, 256, (b, t, s, s, 3), dtype=np.uint8),
+      label=rng.integers(0, c.model.num_classes, (b,), dtype=np.int32)))
+  step = jax.jit(lambda st, bt, lr: train.train_step(
+      st, bt, lr, model_def=model_def, config=c, bn_group_size=c.multigrid.bn_group_size))
+  before = jax.device_get(state["params"])
+  delta = {}
+  for lr in (0.0, 0.01, 0.02):
+    new, _ = step(state, batch, np.float32(lr))
+    delta[lr] = jax.tree.map(lambda a, b: np.asarray(a, np.float64) - b,
+                             jax.device_get(new["params"]), before)
+  for d0, d1, d2 in zip(*(jax.tree.leaves(delta[k]) for k in (0.0, 0.01, 0.02))):
+    np.testing.assert_array_equal(d0, 0.0)
+    np.testing.assert_allclose(d2, 2 * d1, rtol=1e-3, atol=3e-7)
+  assert any(np.abs(d).max() > 0 for d in jax.tree.leaves(delta[0.01]))
 
 
 @pytest.mark.parametrize("kill_at", [6, 10])
@@ -225,8 +267,7 @@ def test_init_from_checkpoint_reinitialises_a_different_head(reference, cache):
     with c.unlocked():
       c.model.num_classes = num_classes
       c.train.init_from = os.path.join(reference["workdir"], "checkpoints")
-    plan = multigrid.Plan.from_config(c)
-    _, _, state = train.init_state(c, plan, mesh)
+    _, state = train.init_state(c, mesh)
     params, rest = train.load_init_params(c, state["params"], state["rest"], mesh)
     flat = dict(jax.tree_util.tree_leaves_with_path(params))
     ref_flat = dict(jax.tree_util.tree_leaves_with_path(ref["params"]))
