@@ -42,8 +42,8 @@ import common  # pylint: disable=g-bad-import-order
 
 # (label, input [B, T, H, W, 3], kernel (kt, 7, 7, 3, C_out)).
 CASES = (
-    ("demo fast stem, base shape", (16, 16, 32, 32, 3), (5, 7, 7, 3, 4)),
-    ("demo slow stem, base shape", (16, 4, 32, 32, 3), (1, 7, 7, 3, 32)),
+    ("demo fast stem, 16x16x32²", (16, 16, 32, 32, 3), (5, 7, 7, 3, 4)),
+    ("demo slow stem, 16x4x32²", (16, 4, 32, 32, 3), (1, 7, 7, 3, 32)),
     ("R50 fast stem, 2x32x112²", (2, 32, 112, 112, 3), (5, 7, 7, 3, 8)),
     ("R50 slow stem, 2x8x112²", (2, 8, 112, 112, 3), (1, 7, 7, 3, 64)),
 )
