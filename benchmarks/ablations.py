@@ -78,7 +78,7 @@ PUBLISHED_TEST = {  # (centre 224, 3-crop 224, 3-crop 256) × (top-1, top-5)
 }
 
 # --quick: one seed, a fifth of the demo's videos, 3 epochs, and the §1.2 / §1.4 runs only
-# (each multigrid run compiles its own shapes, minutes each on 2 cores).
+# (the multigrid runs share most step shapes, so most compiles are paid once: minutes on 2 cores).
 QUICK_RUNS = "baseline,mg_multi,mg_single"
 QUICK = {
     "data.synthetic_videos": 200,
@@ -253,7 +253,7 @@ def main(argv: Sequence[str]) -> None:
       names.insert(0, BASELINE_OF[n])
 
   workdir = _WORKDIR.value or tempfile.mkdtemp(prefix="mgjax_ablations_")
-  # One cache: the seeds of a run share its executables (the plan is compiled in, the seed not).
+  # One cache: runs and seeds with the same step shapes share executables (the LR is an input).
   cache = os.path.join(workdir, "compile_cache")
   results: dict[str, list[dict[str, Any]]] = {n: [] for n in names}
   tests: dict[str, list[list[dict]]] = {}
