@@ -35,7 +35,7 @@ import statistics
 import subprocess
 import sys
 import time
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Iterable, Sequence
 
 from absl import flags
 from ml_collections import config_flags
@@ -255,6 +255,7 @@ class StepBench:
   """
 
   def __init__(self, config, mesh=None):
+    import functools  # pylint: disable=g-import-not-at-top
     import jax  # pylint: disable=g-import-not-at-top
     from mgjax import multigrid, sharding, train  # pylint: disable=g-import-not-at-top,multiple-imports
     self.config = config
@@ -264,14 +265,8 @@ class StepBench:
     self.model_def, self.state = train.init_state(config, self.mesh)
     jax.block_until_ready(self.state)
     self.init_seconds = time.perf_counter() - start
-    self._abstract_state = jax.tree.map(
-        lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=x.sharding), self.state)
-    self.executables: dict[tuple[int, int, int, int], Any] = {}
-
-  def step_fn(self, bn_group_size: int) -> Callable:
-    from mgjax import train  # pylint: disable=g-import-not-at-top
-    return lambda st, bt, lr: train.train_step(st, bt, lr, model_def=self.model_def,
-                                               config=self.config, bn_group_size=bn_group_size)
+    step_fn = functools.partial(train.train_step, model_def=self.model_def, config=config)
+    self.steps = train.CompiledSteps(step_fn, self.mesh, train.label_spec(config), self.state)
 
   def compile(self, key: tuple[int, int, int, int]) -> dict[str, float]:
     """Compiles the step of (B, T, S, BN group); returns seconds per phase and XLA's FLOPs.
@@ -280,21 +275,15 @@ class StepBench:
       {"trace": s, "lower": s, "compile": s, "flops": FLOPs of one step (XLA cost
       analysis; -1 when the backend does not report it)}.
     """
-    import jax  # pylint: disable=g-import-not-at-top
-    from mgjax import sharding, train  # pylint: disable=g-import-not-at-top,multiple-imports
-    b, t, s, g = key
-    batch = sharding.abstract_batch(self.mesh, {
-        "video": ((b, t, s, s, 3), jax.numpy.uint8), "label": train.label_spec(self.config)(b)})
-    lr = jax.ShapeDtypeStruct((), jax.numpy.float32, sharding=sharding.replicated(self.mesh))
-    fn = jax.jit(self.step_fn(g), donate_argnums=0)
+    fn, args = self.steps.jitted(key)
     t0 = time.perf_counter()
-    traced = fn.trace(self._abstract_state, batch, lr)
+    traced = fn.trace(*args)
     t1 = time.perf_counter()
     lowered = traced.lower()
     t2 = time.perf_counter()
     compiled = lowered.compile()
     t3 = time.perf_counter()
-    self.executables[key] = compiled
+    self.steps.executables[key] = compiled
     return dict(trace=t1 - t0, lower=t2 - t1, compile=t3 - t2, flops=step_flops(compiled))
 
   def random_batch(self, key: tuple[int, int, int, int], seed: int = 0) -> dict[str, Any]:
@@ -313,16 +302,14 @@ class StepBench:
                  batch: dict[str, Any] | None = None) -> list[float]:
     """Seconds of each of `num_steps` steps (each waited for), after compiling if needed."""
     import jax  # pylint: disable=g-import-not-at-top
-    import numpy as np  # pylint: disable=g-import-not-at-top
-    from mgjax import sharding  # pylint: disable=g-import-not-at-top
-    if key not in self.executables:
+    if key not in self.steps.executables:
       self.compile(key)
     batch = batch if batch is not None else self.random_batch(key)
-    lr = jax.device_put(np.float32(self.plan.lr_at(0)), sharding.replicated(self.mesh))
+    lr = float(self.plan.lr_at(0))
     times = []
     for _ in range(num_steps):
       start = time.perf_counter()
-      self.state, metrics = self.executables[key](self.state, batch, lr)
+      self.state, metrics = self.steps(key, self.state, batch, lr)
       jax.block_until_ready((self.state, metrics))
       times.append(time.perf_counter() - start)
     return times

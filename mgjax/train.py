@@ -27,7 +27,6 @@ from __future__ import annotations
 import concurrent.futures
 import dataclasses
 import functools
-
 import os
 import signal
 import time
@@ -225,14 +224,19 @@ class CompiledSteps:
         lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=x.sharding), state)
     self.executables: dict[StepKey, Any] = {}
 
-  def lower(self, key: StepKey):
-    """Traces and lowers the step for one shape (Python; not thread-safe)."""
+  def jitted(self, key: StepKey) -> tuple[Any, tuple[Any, ...]]:
+    """The jitted step of one shape and its abstract arguments (state, batch, LR)."""
     b, t, s, g = key
     batch = sharding.abstract_batch(self._mesh, {
         "video": ((b, t, s, s, 3), jnp.uint8), "label": self._label_shape(b)})
     lr = jax.ShapeDtypeStruct((), jnp.float32, sharding=sharding.replicated(self._mesh))
     fn = jax.jit(lambda st, bt, lr: self._fn(st, bt, lr, bn_group_size=g), donate_argnums=0)
-    return fn.lower(self._state, batch, lr)
+    return fn, (self._state, batch, lr)
+
+  def lower(self, key: StepKey):
+    """Traces and lowers the step for one shape (Python; not thread-safe)."""
+    fn, args = self.jitted(key)
+    return fn.lower(*args)
 
   def compile_all(self, keys: list[StepKey], log: Callable[[str], None] = logging.info) -> None:
     """Compiles every shape: lowered in turn, XLA-compiled on a thread per core.

@@ -17,6 +17,7 @@ One uninterrupted reference run (train + eval, in this process, 8 fake devices)
 serves several tests; killed, preempted and multi-process runs are compared with it.
 """
 
+import functools
 import glob
 import importlib.util
 import json
@@ -156,8 +157,7 @@ def test_step_executable_does_not_depend_on_the_lr_schedule(cache):
                     dict(optim__lr_policy="cosine")):
     c = tiny_config(cache, **overrides)
     model_def, state = train.init_state(c, mesh)
-    step_fn = lambda st, bt, lr, c=c, md=model_def, **kw: train.train_step(
-        st, bt, lr, model_def=md, config=c, **kw)
+    step_fn = functools.partial(train.train_step, model_def=model_def, config=c)
     steps = train.CompiledSteps(step_fn, mesh, train.label_spec(c), state)
     key = train.step_keys(multigrid.Plan.from_config(c))[0]
     texts.append(steps.lower(key).as_text())
