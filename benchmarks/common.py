@@ -53,9 +53,12 @@ DEFAULT_OUTDIR = os.path.join(REPO, "benchmarks", "results")
 
 
 def quiet_logs() -> None:
-  """Keeps TensorFlow's and XLA's C++ start-up chatter out of the tables."""
+  """Keeps TensorFlow's and XLA's C++ start-up chatter out of the tables.
+
+  Accelerators stay visible: on a GPU machine JAX and torch use the GPU, and
+  TensorFlow (tf.data only) is kept off it by `hide_accelerators_from_tf`.
+  """
   os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-  os.environ.setdefault("CUDA_VISIBLE_DEVICES", os.environ.get("CUDA_VISIBLE_DEVICES", ""))
 
 
 def hide_accelerators_from_tf() -> None:

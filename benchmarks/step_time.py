@@ -15,23 +15,32 @@
 
   python benchmarks/step_time.py                 # R50 SlowFast + I3D + every demo plan shape
   python benchmarks/step_time.py --quick         # R50 SlowFast + two demo plan shapes
-  python benchmarks/step_time.py --cases slowfast_r50 --peak_tflops 989   # MFU on a GPU
+  python benchmarks/step_time.py --model_batch 8 --model_crop 224 --dtype bfloat16 \
+      --plan_config configs/kinetics/slowfast_r50_8x8_multigrid.py --plan_set optim.batch_size=8 \
+      --peak_tflops 989                       # a GPU: full-size models, the paper's plan per GPU
 
 Each case is one (model, B, T, S): mgjax's train step (the trainer's `train_step`:
 normalisation, forward, softmax cross-entropy, backward, SGD with Nesterov momentum
 and weight decay, compiled ahead of time) against the same step of the PyTorchVideo
 model (`create_slowfast` / `create_resnet` as `tests/torch_reference.py` builds them,
-with a global average pool head so any clip size works; torch CPU, eager). The two
-frameworks alternate in rounds within this process so machine noise hits both; torch
-gets `torch.set_num_threads(<cores>)` and XLA:CPU uses all cores. Reported: median
-step time, the mgjax/torch ratio, compile time, the step's FLOPs from XLA's cost
-analysis, achieved GFLOP/s and, given `--peak_tflops`, the model FLOP utilisation.
+with a global average pool head so any clip size works; eager, on the GPU when there is
+one, under bf16 autocast with `--dtype bfloat16`). The two frameworks alternate in
+rounds within this process so machine noise hits both; on CPU torch gets
+`torch.set_num_threads(<cores>)` and XLA:CPU uses all cores. Reported: median step
+time, the mgjax/torch ratio, compile time, the step's FLOPs from XLA's cost analysis,
+achieved GFLOP/s and, given `--peak_tflops`, the model FLOP utilisation.
 
 Cases:
-  slowfast_r50   SlowFast R50 8x8, batch 2, slow 8x112², fast 32x112².
-  i3d_r50        I3D R50 (the zoo's), batch 2, 8x112².
-  plan           every step shape (B, T, S, BN group) of `--plan_config`'s multigrid plan,
-                 with that config's model (default: the demo's small SlowFast).
+  slowfast_r50   SlowFast R50 8x8, batch 2, slow 8x112², fast 32x112² (`--model_batch` and
+                 `--model_crop` change batch and crop).
+  i3d_r50        I3D R50 (the zoo's), batch 2, 8x112² (likewise).
+  plan           every step shape (B, T, S, BN group) of `--plan_config`'s multigrid plan
+                 (with `--plan_set` overrides), with that config's model (default: the
+                 demo's small SlowFast), compiled concurrently as the trainer does. When
+                 every shape is measured, the plan's step counts turn the per-shape times
+                 into the time of the multigrid run and of its baseline: the speedup the
+                 plan reaches on this machine from step time alone, next to the
+                 theoretical one (Σ B·T·S²).
 
 `--xla_flag_sets` re-runs the mgjax side in child processes with other XLA_FLAGS
 (process-wide, so one child per set), e.g. "--xla_cpu_use_onednn=true".
@@ -40,13 +49,16 @@ Cases:
 from __future__ import annotations
 
 import argparse
+import ast
+import collections
 import contextlib
 import json
+import math
 import os
 import sys
 import tempfile
 import time
-from typing import Any
+from typing import Any, Sequence
 
 import common  # pylint: disable=g-bad-import-order
 
@@ -57,40 +69,60 @@ ALL_CASES = ("slowfast_r50", "i3d_r50", "plan")
 # Cases.
 
 
-def model_case_config(name: str):
+def model_case_config(name: str, batch: int, crop: int, dtype: str):
   """A config whose base shape is the case's clip (no multigrid)."""
   from mgjax import config as config_lib  # pylint: disable=g-import-not-at-top
   frames = {"slowfast_r50": 32, "i3d_r50": 8}[name]
   model = {"slowfast_r50": "slowfast_r50_8x8", "i3d_r50": "i3d_r50"}[name]
   config = config_lib.base()
   config.update_from_flattened_dict({
-      "model.name": model, "model.num_classes": 400, "data.num_frames": frames,
-      "data.crop_size": 112, "data.jitter_scales": (128, 160), "optim.batch_size": 2,
+      "model.name": model, "model.num_classes": 400, "model.dtype": dtype,
+      "data.num_frames": frames, "data.crop_size": crop,
+      "data.jitter_scales": (crop * 8 // 7, crop * 10 // 7), "optim.batch_size": batch,
       "multigrid.long_cycle": False, "multigrid.short_cycle": False,
-      "multigrid.bn_group_size": 2})
+      # The paper's BN group is 8 clips; fewer when the batch is smaller.
+      "multigrid.bn_group_size": math.gcd(batch, 8)})
   return config
 
 
-def plan_config(path: str):
-  """`get_config()` of a config file (relative to the repository or absolute)."""
+def plan_config(path: str, overrides: Sequence[str] = (), dtype: str = ""):
+  """`get_config()` of a config file, with overrides.
+
+  Args:
+    path: the config file, relative to the repository or absolute.
+    overrides: "a.b=value" strings; values are Python literals, else strings.
+    dtype: the model's compute dtype ("": the config's).
+
+  Returns:
+    The config.
+  """
   import importlib.util  # pylint: disable=g-import-not-at-top
-  from mgjax.data import synthetic  # pylint: disable=g-import-not-at-top
   spec = importlib.util.spec_from_file_location("plan_config", os.path.join(common.REPO, path))
   module = importlib.util.module_from_spec(spec)
   spec.loader.exec_module(module)
   config = module.get_config()
   if config.data.dataset == "synthetic":  # What `pipeline.prepare` would set.
+    from mgjax.data import synthetic  # pylint: disable=g-import-not-at-top
     config.model.num_classes = synthetic.NUM_CLASSES
+  values: dict[str, Any] = {"model.dtype": dtype} if dtype else {}
+  for item in overrides:
+    field, _, text = item.partition("=")
+    try:
+      values[field] = ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+      values[field] = text
+  config.update_from_flattened_dict(values)
   return config
 
 
-def cases(names: list[str], plan_path: str, plan_shapes: int) -> list[tuple[str, Any, tuple]]:
+def cases(names: list[str], args: argparse.Namespace) -> list[tuple[str, Any, tuple]]:
   """(label, config, step key) of each measurement, grouped by config."""
   from mgjax import multigrid, train  # pylint: disable=g-import-not-at-top,multiple-imports
   out = []
+  plan_shapes = args.plan_shapes
   for name in names:
     if name == "plan":
-      config = plan_config(plan_path)
+      config = plan_config(args.plan_config, args.plan_set, args.dtype)
       keys = train.step_keys(multigrid.Plan.from_config(config))
       if plan_shapes:  # The base shape and the smallest-crop shapes first.
         base = keys[-1] if keys[-1][:3] == multigrid.Plan.from_config(config).base_shape else keys[0]
@@ -99,7 +131,8 @@ def cases(names: list[str], plan_path: str, plan_shapes: int) -> list[tuple[str,
       for key in keys:
         out.append((f"plan {key[0]}x{key[1]}x{key[2]}² g{key[3]}", config, key))
     else:
-      config = model_case_config(name)
+      config = model_case_config(name, args.model_batch, args.model_crop,
+                                 args.dtype or "float32")
       b, t, s = config.optim.batch_size, config.data.num_frames, config.data.crop_size
       out.append((f"{name} {b}x{t}x{s}²", config, (b, t, s, config.multigrid.bn_group_size)))
   return out
@@ -135,7 +168,8 @@ def torch_reference():
 class TorchStep:
   """The PyTorchVideo model's train step on random data of one shape."""
 
-  def __init__(self, config, key: tuple[int, ...], channels_last: bool = False):
+  def __init__(self, config, key: tuple[int, ...], channels_last: bool = False,
+               device: str = "cpu"):
     import torch  # pylint: disable=g-import-not-at-top
     from mgjax.models import registry  # pylint: disable=g-import-not-at-top
     tr = torch_reference()
@@ -149,16 +183,20 @@ class TorchStep:
     self.model.train()
     self.alpha = registry.model_spec(m.name).alpha if m.name.startswith("slowfast") else None
     self.memory_format = torch.channels_last_3d if channels_last else torch.contiguous_format
-    self.model.to(memory_format=self.memory_format)
+    self.device = torch.device(device)
+    self.model.to(self.device, memory_format=self.memory_format)
+    # mgjax's bf16 computes in bf16 with float32 parameters: torch's autocast.
+    self.autocast = config.model.dtype == "bfloat16"
     o = config.optim
     self.opt = torch.optim.SGD(self.model.parameters(), lr=0.01, momentum=o.momentum,
                                nesterov=o.nesterov, weight_decay=o.weight_decay)
     b, t, s = key[:3]
     g = torch.Generator().manual_seed(0)
-    self.video = torch.randint(0, 256, (b, 3, t, s, s), generator=g, dtype=torch.uint8)
-    self.labels = torch.randint(0, m.num_classes, (b,), generator=g)
-    self.mean = torch.tensor(config.data.mean).view(1, 3, 1, 1, 1) * 255
-    self.std = torch.tensor(config.data.std).view(1, 3, 1, 1, 1) * 255
+    to = lambda x: x.to(self.device)
+    self.video = to(torch.randint(0, 256, (b, 3, t, s, s), generator=g, dtype=torch.uint8))
+    self.labels = to(torch.randint(0, m.num_classes, (b,), generator=g))
+    self.mean = to(torch.tensor(config.data.mean).view(1, 3, 1, 1, 1) * 255)
+    self.std = to(torch.tensor(config.data.std).view(1, 3, 1, 1, 1) * 255)
     self.num_params = sum(p.numel() for p in self.model.parameters())
 
   def step(self) -> None:
@@ -166,18 +204,22 @@ class TorchStep:
     x = ((self.video.float() - self.mean) / self.std).contiguous(memory_format=self.memory_format)
     if self.alpha:  # The reference's PackPathway: the slow frames are a linspace subsample.
       t = x.shape[2]
-      idx = torch.linspace(0, t - 1, t // self.alpha).long()
+      idx = torch.linspace(0, t - 1, t // self.alpha).long().to(self.device)
       x = [torch.index_select(x, 2, idx).contiguous(memory_format=self.memory_format), x]
-    loss = torch.nn.functional.cross_entropy(self.model(x), self.labels)
+    with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.autocast):
+      loss = torch.nn.functional.cross_entropy(self.model(x).float(), self.labels)
     self.opt.zero_grad(set_to_none=True)
     loss.backward()
     self.opt.step()
 
   def time_steps(self, n: int) -> list[float]:
+    import torch  # pylint: disable=g-import-not-at-top
+    sync = torch.cuda.synchronize if self.device.type == "cuda" else lambda: None
     times = []
     for _ in range(n):
       start = time.perf_counter()
       self.step()
+      sync()  # CUDA runs asynchronously: wait for the step, as mgjax's timing does.
       times.append(time.perf_counter() - start)
     return times
 
@@ -187,8 +229,14 @@ class TorchStep:
 
 
 def measure(case_list, frameworks: list[str], rounds: int, steps: int, channels_last: bool,
-            log=print) -> list[dict[str, Any]]:
-  """Compiles/builds each case, then alternates mgjax and torch timing rounds."""
+            torch_device: str = "cpu", partial_json: str = "", log=print) -> list[dict[str, Any]]:
+  """Compiles/builds each case, then alternates mgjax and torch timing rounds.
+
+  The shapes of one config (a plan) are compiled together, concurrently, as the
+  trainer's `CompiledSteps.compile_all` does before step 0; a lone shape's compile is
+  timed by phase. `partial_json`, if given, is rewritten after each case, so a run
+  cut short keeps what it measured.
+  """
   import jax  # pylint: disable=g-import-not-at-top
   results, benches = [], {}
   for label, config, key in case_list:
@@ -197,29 +245,77 @@ def measure(case_list, frameworks: list[str], rounds: int, steps: int, channels_
       jax.clear_caches()
       benches.clear()  # One model's state in memory at a time.
       bench = benches[id(config)] = common.StepBench(config)
+      keys = [k for _, c, k in case_list if c is config]
+      if len(keys) > 1:
+        start = time.perf_counter()
+        bench.steps.compile_all(keys, log=lambda m: log("  " + m, flush=True))
+        log(f"  compiled {len(keys)} shapes concurrently in {time.perf_counter() - start:.1f} s",
+            flush=True)
     r: dict[str, Any] = dict(case=label, key=list(key), bts2=common.bts2(key), jax=[], torch=[])
     if "jax" in frameworks:
       r["jax_params"] = int(sum(x.size for x in jax.tree.leaves(bench.state["params"])))
-      r["compile"] = bench.compile(key)
-      r["flops"] = r["compile"].pop("flops")
+      if key in bench.steps.executables:
+        r["flops"] = common.step_flops(bench.steps.executables[key])
+      else:
+        r["compile"] = bench.compile(key)
+        r["flops"] = r["compile"].pop("flops")
       batch = bench.random_batch(key)
       bench.time_steps(key, 1, batch)  # Warm-up (first run allocates).
     torch_step = None
     if "torch" in frameworks:
-      torch_step = TorchStep(config, key, channels_last)
+      torch_step = TorchStep(config, key, channels_last, torch_device)
       r["torch_params"] = torch_step.num_params
-      torch_step.time_steps(1)
+      torch_step.time_steps(2)  # Warm-up (allocation; cuDNN's algorithm search on a GPU).
     for _ in range(rounds):
       if "jax" in frameworks:
         r["jax"] += bench.time_steps(key, steps, batch)
       if torch_step is not None:
         r["torch"] += torch_step.time_steps(steps)
-    del torch_step
+    if torch_step is not None:
+      del torch_step
+      _release_torch_memory()
     r["jax_stats"], r["torch_stats"] = common.Stats.of(r["jax"]), common.Stats.of(r["torch"])
-    log(f"  {label}: mgjax {r['jax_stats'].median:.3f} s, torch {r['torch_stats'].median:.3f} s",
+    log(f"  {label}: mgjax {r['jax_stats'].median:.4f} s, torch {r['torch_stats'].median:.4f} s",
         flush=True)
     results.append(r)
+    if partial_json:
+      common.write_json(partial_json, results)
   return results
+
+
+def _release_torch_memory() -> None:
+  """Gives torch's cached GPU memory back, for the next case's mgjax step."""
+  import torch  # pylint: disable=g-import-not-at-top
+  if torch.cuda.is_available():
+    torch.cuda.empty_cache()
+
+
+def plan_estimate(config, results: list[dict[str, Any]], framework: str) -> dict[str, float] | None:
+  """Time of the plan's multigrid run and of its baseline from measured step times.
+
+  Args:
+    config: the plan's config.
+    results: `measure`'s results, including every shape of the plan and the baseline's.
+    framework: "jax" or "torch".
+
+  Returns:
+    {"multigrid_s", "baseline_s", "speedup", "theoretical_speedup"}, or None when a
+    shape was not measured.
+  """
+  from mgjax import multigrid, train  # pylint: disable=g-import-not-at-top,multiple-imports
+  plan = multigrid.Plan.from_config(config)
+  median = {tuple(r["key"]): r[f"{framework}_stats"].median for r in results
+            if r[f"{framework}_stats"].n}
+  table = plan.step_table()
+  counts = collections.Counter(zip(*(table[k].tolist() for k in (
+      "batch_size", "num_frames", "crop_size", "bn_group_size"))))
+  base_key = train.step_keys(plan.baseline)[0]
+  if any(k not in median for k in list(counts) + [base_key]):
+    return None
+  mg = sum(n * median[k] for k, n in counts.items())
+  base = plan.baseline.num_steps * median[base_key]
+  return dict(multigrid_s=mg, baseline_s=base, speedup=base / mg,
+              theoretical_speedup=plan.baseline.cost / plan.cost)
 
 
 def child_jax_run(args, flags: str) -> list[dict[str, Any]]:
@@ -228,7 +324,9 @@ def child_jax_run(args, flags: str) -> list[dict[str, Any]]:
     out = os.path.join(tmp, "r.json")
     cmd = [os.path.abspath(__file__), "--frameworks", "jax", "--cases", args.cases,
            "--plan_config", args.plan_config, "--plan_shapes", str(args.plan_shapes),
-           "--rounds", str(args.rounds), "--steps", str(args.steps), "--json_out", out]
+           "--rounds", str(args.rounds), "--steps", str(args.steps), "--json_out", out,
+           "--model_batch", str(args.model_batch), "--model_crop", str(args.model_crop),
+           "--dtype", args.dtype] + [f"--plan_set={x}" for x in args.plan_set]
     cmd += ["--single_thread"] if args.single_thread else []
     env = {"XLA_FLAGS": (os.environ.get("XLA_FLAGS", "") + " " + flags).strip()}
     common.run_child(cmd, env=env)
@@ -236,7 +334,7 @@ def child_jax_run(args, flags: str) -> list[dict[str, Any]]:
       return json.load(f)
 
 
-def report(results, flag_results, info, args) -> str:
+def report(results, flag_results, info, args, estimates=None) -> str:
   peak = args.peak_tflops * 1e12 if args.peak_tflops else 0.0
   rows = []
   for r in results:
@@ -264,12 +362,23 @@ def report(results, flag_results, info, args) -> str:
   lines = ["## mgjax vs PyTorchVideo train step", "",
            common.describe_machine(info, os.getloadavg()), "",
            f"Median of {steps} steps per framework ({args.rounds} alternating rounds of "
-           f"{args.steps}); torch threads {args.torch_threads}, "
+           f"{args.steps}); torch on {args.torch_device or 'cpu'}, {args.torch_threads} threads, "
            f"{'channels_last_3d' if args.torch_channels_last else 'NCDHW contiguous'}; mgjax on "
            f"{info.get('jax_backend', '?')}"
            + (f", XLA_FLAGS {info['XLA_FLAGS']}" if info.get("XLA_FLAGS") else "") + "."
            + (" QUICK variant." if args.quick else ""), "",
            common.markdown_table(head, rows)]
+  if estimates:
+    lines += ["", f"The plan of {args.plan_config}"
+              + (f" ({', '.join(args.plan_set)})" if args.plan_set else "")
+              + " from these step times (Σ over its steps of the shape's median; input, "
+              "compile and evaluation not counted):", ""]
+    lines.append(common.markdown_table(
+        ["framework", "baseline h", "multigrid h", "speedup", "theoretical (Σ B·T·S²)",
+         "measured/theoretical"],
+        [[fw, e["baseline_s"] / 3600, e["multigrid_s"] / 3600, e["speedup"],
+          e["theoretical_speedup"], e["speedup"] / e["theoretical_speedup"]]
+         for fw, e in estimates.items()]))
   return "\n".join(lines)
 
 
@@ -278,7 +387,13 @@ def main() -> None:
   p.add_argument("--quick", action="store_true",
                  help="slowfast_r50 and two plan shapes, 2 rounds of 1 step.")
   p.add_argument("--cases", default=",".join(ALL_CASES), help="Comma-separated: " + ", ".join(ALL_CASES))
+  p.add_argument("--model_batch", type=int, default=2, help="Batch of slowfast_r50 and i3d_r50.")
+  p.add_argument("--model_crop", type=int, default=112, help="Crop of slowfast_r50 and i3d_r50.")
+  p.add_argument("--dtype", default="", choices=("", "float32", "bfloat16"),
+                 help="Compute dtype (default: float32, the plan config's for the plan).")
   p.add_argument("--plan_config", default="configs/demo.py")
+  p.add_argument("--plan_set", action="append", default=[],
+                 help="Override of the plan config, e.g. optim.batch_size=8 (repeatable).")
   p.add_argument("--plan_shapes", type=int, default=0,
                  help="Only the base shape and the n-1 smallest-crop shapes of the plan (0 = all).")
   p.add_argument("--frameworks", default="jax,torch")
@@ -290,12 +405,14 @@ def main() -> None:
                       "false): steadier on an oversubscribed machine, where torch's OpenMP threads "
                       "slow down erratically.")
   p.add_argument("--torch_channels_last", action="store_true")
+  p.add_argument("--torch_device", default="", help="Default: cuda when torch sees a GPU, else cpu.")
   p.add_argument("--peak_tflops", type=float, default=0.0,
                  help="Peak FLOP/s of the device (TFLOP/s) for the MFU column, e.g. 989 for an H100 "
                       "SXM in bf16 dense.")
   p.add_argument("--xla_flag_sets", action="append", default=[],
                  help="Also time mgjax with these XLA_FLAGS (repeatable; a child process each).")
   p.add_argument("--outdir", default=common.DEFAULT_OUTDIR)
+  p.add_argument("--tag", default="", help="Suffix of the output files' names.")
   p.add_argument("--json_out", default="", help=argparse.SUPPRESS)
   args = p.parse_args()
   if args.quick:
@@ -310,12 +427,18 @@ def main() -> None:
   if "torch" in frameworks:
     import torch  # pylint: disable=g-import-not-at-top
     torch.set_num_threads(args.torch_threads)
+    args.torch_device = args.torch_device or ("cuda" if torch.cuda.is_available() else "cpu")
+    torch.backends.cudnn.benchmark = True  # Best cuDNN algorithm per shape (no effect on CPU).
   import jax  # pylint: disable=g-import-not-at-top
   info = common.machine_info()
   info["jax_backend"] = f"{jax.default_backend()} ({jax.device_count()} device(s): {jax.devices()[0].device_kind})"
 
-  case_list = cases(args.cases.split(","), args.plan_config, args.plan_shapes)
-  results = measure(case_list, frameworks, args.rounds, args.steps, args.torch_channels_last)
+  name = ("step_time" + ("_quick" if args.quick else "") + ("_1thread" if args.single_thread else "")
+          + ("_xla_flags" if args.xla_flag_sets else "") + (f"_{args.tag}" if args.tag else ""))
+  case_list = cases(args.cases.split(","), args)
+  results = measure(case_list, frameworks, args.rounds, args.steps, args.torch_channels_last,
+                    args.torch_device or "cpu",
+                    partial_json=args.json_out or os.path.join(args.outdir, name + "_partial.json"))
   if args.json_out:  # A child of --xla_flag_sets.
     common.write_json(args.json_out, results)
     return
@@ -323,11 +446,18 @@ def main() -> None:
   for flags in args.xla_flag_sets:
     print(f"XLA_FLAGS={flags}:", flush=True)
     flag_results[flags] = child_jax_run(args, flags)
-  text = report(results, flag_results, info, args)
+  plan_cfg = next((c for label, c, _ in case_list if label.startswith("plan ")), None)
+  estimates = {}
+  for fw in frameworks if plan_cfg is not None else ():
+    e = plan_estimate(plan_cfg, [r for r in results if r["case"].startswith("plan ")], fw)
+    if e:
+      estimates["mgjax" if fw == "jax" else fw] = e
+  info["torch_device"] = args.torch_device
+  text = report(results, flag_results, info, args, estimates)
   print("\n" + text)
-  name = ("step_time" + ("_quick" if args.quick else "") + ("_1thread" if args.single_thread else "")
-          + ("_xla_flags" if args.xla_flag_sets else ""))
-  common.write_report(args.outdir, name, info, text, dict(results=results, xla_flag_sets=flag_results))
+  common.write_report(args.outdir, name, info, text,
+                      dict(results=results, xla_flag_sets=flag_results, plan_estimates=estimates))
+  os.remove(os.path.join(args.outdir, name + "_partial.json"))
 
 
 if __name__ == "__main__":

@@ -33,8 +33,6 @@ import time
 from typing import Any, Callable, Iterator
 
 from absl import logging
-from clu import metric_writers
-from clu import periodic_actions
 import flax.nnx as nnx
 import jax
 import jax.numpy as jnp
@@ -328,6 +326,10 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str, *,
   Returns:
     A summary: final step, last train metrics, the evaluation's metrics, timings.
   """
+  # Imported here: clu's writers and the input pipeline need TensorFlow, and the
+  # train step (which the step-time benchmark runs on a GPU machine) does not.
+  from clu import metric_writers  # pylint: disable=g-import-not-at-top
+  from clu import periodic_actions  # pylint: disable=g-import-not-at-top
   from mgjax import evaluate as evaluate_lib  # pylint: disable=g-import-not-at-top
   from mgjax.data import pipeline  # pylint: disable=g-import-not-at-top
   from mgjax import schedule  # pylint: disable=g-import-not-at-top

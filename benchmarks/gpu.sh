@@ -1,0 +1,41 @@
+#!/bin/bash
+# Copyright 2026 The mgjax Authors.
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+#
+# Step time, clips/s and MFU of the full-size models on one GPU, mgjax vs PyTorchVideo.
+#
+#   bash benchmarks/gpu.sh OUTDIR [PEAK_BF16_TFLOPS]
+#
+# 1. SlowFast R50 8x8 (32x224²) and I3D R50 (8x224²), batch 8, bf16 compute.
+# 2. Every step shape of the paper's Kinetics SlowFast multigrid plan at 8 clips per GPU
+#    (the paper's per-GPU batch), bf16: per-shape times and the run time they imply
+#    for multigrid and its baseline.
+# 3. As 1 in float32 (TF32 convolutions in both frameworks).
+# Each part writes its table to OUTDIR as soon as it ends. PEAK_BF16_TFLOPS is the
+# GPU's dense bf16 peak (default 989, an H100/H200 SXM); TF32's is taken as half of it.
+set -euo pipefail
+out=${1:?usage: gpu.sh OUTDIR [PEAK_BF16_TFLOPS]}
+peak=${2:-989}
+cd "$(dirname "$0")/.."
+# JAX would take 75% of the GPU's memory up front; torch runs in the same process.
+export XLA_PYTHON_CLIENT_PREALLOCATE=false PYTHONUNBUFFERED=1 TF_CPP_MIN_LOG_LEVEL=2
+nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.max.sm --format=csv || true
+models=(--cases slowfast_r50,i3d_r50 --model_batch 8 --model_crop 224 --rounds 3 --steps 5)
+python3 benchmarks/step_time.py "${models[@]}" --dtype bfloat16 --peak_tflops "$peak" \
+  --outdir "$out" --tag gpu_bf16
+python3 benchmarks/step_time.py --cases plan --plan_config configs/kinetics/slowfast_r50_8x8_multigrid.py \
+  --plan_set optim.batch_size=8 --dtype bfloat16 --rounds 2 --steps 3 --peak_tflops "$peak" \
+  --outdir "$out" --tag gpu_plan
+python3 benchmarks/step_time.py "${models[@]}" --dtype float32 \
+  --peak_tflops "$(python3 -c "print($peak / 2)")" --outdir "$out" --tag gpu_fp32
