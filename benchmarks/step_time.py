@@ -255,7 +255,7 @@ def measure(case_list, frameworks: list[str], rounds: int, steps: int, channels_
     if "jax" in frameworks:
       r["jax_params"] = int(sum(x.size for x in jax.tree.leaves(bench.state["params"])))
       if key in bench.steps.executables:
-        r["flops"] = common.step_flops(bench.steps.executables[key])
+        r["flops"] = common.step_flops(bench.steps.lower(key))
       else:
         r["compile"] = bench.compile(key)
         r["flops"] = r["compile"].pop("flops")
