@@ -18,12 +18,15 @@
 #   bash benchmarks/gpu.sh OUTDIR [PEAK_BF16_TFLOPS]
 #
 # 1. SlowFast R50 8x8 (32x224²) and I3D R50 (8x224²), batch 8, bf16 compute.
-# 2. Every step shape of the paper's Kinetics SlowFast multigrid plan at 8 clips per GPU
+# 2. As 1 in float32 (each framework's default convolution precision; the MFU column
+#    against half the bf16 peak, TF32's).
+# 3. Every step shape of the paper's Kinetics SlowFast multigrid plan at 8 clips per GPU
 #    (the paper's per-GPU batch), bf16: per-shape times and the run time they imply
-#    for multigrid and its baseline.
-# 3. As 1 in float32 (TF32 convolutions in both frameworks).
-# Each part writes its table to OUTDIR as soon as it ends. PEAK_BF16_TFLOPS is the
-# GPU's dense bf16 peak (default 989, an H100/H200 SXM); TF32's is taken as half of it.
+#    for multigrid and its baseline. Last, as it is the slow one: on an H200 its 10
+#    shapes had not finished compiling (concurrently, as the trainer does) after 7 min.
+# Each part writes its table to OUTDIR as soon as it ends (a part cut short leaves
+# step_time_<tag>_partial.json). PEAK_BF16_TFLOPS is the GPU's dense bf16 peak
+# (default 989, an H100/H200 SXM).
 set -euo pipefail
 out=${1:?usage: gpu.sh OUTDIR [PEAK_BF16_TFLOPS]}
 peak=${2:-989}
@@ -34,8 +37,8 @@ nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.max.sm --format=c
 models=(--cases slowfast_r50,i3d_r50 --model_batch 8 --model_crop 224 --rounds 3 --steps 5)
 python3 benchmarks/step_time.py "${models[@]}" --dtype bfloat16 --peak_tflops "$peak" \
   --outdir "$out" --tag gpu_bf16
+python3 benchmarks/step_time.py "${models[@]}" --dtype float32 \
+  --peak_tflops "$(python3 -c "print($peak / 2)")" --outdir "$out" --tag gpu_fp32
 python3 benchmarks/step_time.py --cases plan --plan_config configs/kinetics/slowfast_r50_8x8_multigrid.py \
   --plan_set optim.batch_size=8 --dtype bfloat16 --rounds 2 --steps 3 --peak_tflops "$peak" \
   --outdir "$out" --tag gpu_plan
-python3 benchmarks/step_time.py "${models[@]}" --dtype float32 \
-  --peak_tflops "$(python3 -c "print($peak / 2)")" --outdir "$out" --tag gpu_fp32
