@@ -207,7 +207,7 @@ def main(argv: Sequence[str]) -> None:
       f"{len(all_keys)} distinct step shapes (B, T, S, BN group) in the plan.", "",
       "Cold compile per shape, one at a time in one process, no persistent cache:", "", shape_table, "",
       f"Trainer restarted with the same compile cache (train.max_steps={max_steps}: {c['shapes']} shapes "
-      f"compiled, concurrently on a thread per core; cache {w['cache_files']} files, "
+      f"compiled; cache {w['cache_files']} files, "
       f"{w['cache_bytes'] / 1e6:.1f} MB):", "", run_table])
   print("\n" + text)
   name = "compile_cache" + ("_quick" if _QUICK.value else "")

@@ -36,7 +36,7 @@ Cases:
   i3d_r50        I3D R50 (the zoo's), batch 2, 8x112² (likewise).
   plan           every step shape (B, T, S, BN group) of `--plan_config`'s multigrid plan
                  (with `--plan_set` overrides), with that config's model (default: the
-                 demo's small SlowFast), compiled concurrently as the trainer does. When
+                 demo's small SlowFast), compiled as the trainer does. When
                  every shape is measured, the plan's step counts turn the per-shape times
                  into the time of the multigrid run and of its baseline: the speedup the
                  plan reaches on this machine from step time alone, next to the
@@ -232,8 +232,8 @@ def measure(case_list, frameworks: list[str], rounds: int, steps: int, channels_
             torch_device: str = "cpu", partial_json: str = "", log=print) -> list[dict[str, Any]]:
   """Compiles/builds each case, then alternates mgjax and torch timing rounds.
 
-  The shapes of one config (a plan) are compiled together, concurrently, as the
-  trainer's `CompiledSteps.compile_all` does before step 0; a lone shape's compile is
+  The shapes of one config (a plan) are compiled together, as the trainer's
+  `CompiledSteps.compile_all` does before step 0; a lone shape's compile is
   timed by phase. `partial_json`, if given, is rewritten after each case, so a run
   cut short keeps what it measured.
   """
@@ -249,7 +249,7 @@ def measure(case_list, frameworks: list[str], rounds: int, steps: int, channels_
       if len(keys) > 1:
         start = time.perf_counter()
         bench.steps.compile_all(keys, log=lambda m: log("  " + m, flush=True))
-        log(f"  compiled {len(keys)} shapes concurrently in {time.perf_counter() - start:.1f} s",
+        log(f"  compiled {len(keys)} shapes in {time.perf_counter() - start:.1f} s",
             flush=True)
     r: dict[str, Any] = dict(case=label, key=list(key), bts2=common.bts2(key), jax=[], torch=[])
     if "jax" in frameworks:
