@@ -27,6 +27,8 @@
 # Each part writes its table to OUTDIR as soon as it ends (a part cut short leaves
 # step_time_<tag>_partial.json). PEAK_BF16_TFLOPS is the GPU's dense bf16 peak
 # (default 989, an H100/H200 SXM).
+# Needs JAX with its CUDA plugin, flax, optax, orbax, ml_collections, absl, torch with CUDA and
+# pytorchvideo; not TensorFlow (the train step does not import it).
 set -euo pipefail
 out=${1:?usage: gpu.sh OUTDIR [PEAK_BF16_TFLOPS]}
 peak=${2:-989}
