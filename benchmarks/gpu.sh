@@ -36,7 +36,7 @@ cd "$(dirname "$0")/.."
 # JAX would take 75% of the GPU's memory up front; torch runs in the same process.
 export XLA_PYTHON_CLIENT_PREALLOCATE=false PYTHONUNBUFFERED=1 TF_CPP_MIN_LOG_LEVEL=2
 nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.max.sm --format=csv || true
-models=(--cases slowfast_r50,i3d_r50 --model_batch 8 --model_crop 224 --rounds 3 --steps 5)
+models=(--cases "slowfast_r50,i3d_r50" --model_batch 8 --model_crop 224 --rounds 3 --steps 5)
 python3 benchmarks/step_time.py "${models[@]}" --dtype bfloat16 --peak_tflops "$peak" \
   --outdir "$out" --tag gpu_bf16
 python3 benchmarks/step_time.py "${models[@]}" --dtype float32 \
