@@ -36,11 +36,10 @@ Cases:
   i3d_r50        I3D R50 (the zoo's), batch 2, 8x112² (likewise).
   plan           every step shape (B, T, S, BN group) of `--plan_config`'s multigrid plan
                  (with `--plan_set` overrides), with that config's model (default: the
-                 demo's small SlowFast), compiled as the trainer does. When
-                 every shape is measured, the plan's step counts turn the per-shape times
-                 into the time of the multigrid run and of its baseline: the speedup the
-                 plan reaches on this machine from step time alone, next to the
-                 theoretical one (Σ B·T·S²).
+                 demo's small SlowFast). When every shape is measured, the plan's step
+                 counts turn the per-shape times into the time of the multigrid run and of
+                 its baseline: the speedup the plan reaches on this machine from step time
+                 alone, next to the theoretical one (Σ B·T·S²).
 
 `--xla_flag_sets` re-runs the mgjax side in child processes with other XLA_FLAGS
 (process-wide, so one child per set), e.g. "--xla_cpu_use_onednn=true".
@@ -206,10 +205,10 @@ def measure(case_list, frameworks: list[str], rounds: int, steps: int, channels_
             torch_device: str = "cpu", partial_json: str = "", log=print) -> list[dict[str, Any]]:
   """Compiles/builds each case, then alternates mgjax and torch timing rounds.
 
-  The shapes of one config (a plan) are compiled together, as the trainer's
-  `CompiledSteps.compile_all` does before step 0; a lone shape's compile is
-  timed by phase. `partial_json`, if given, is rewritten after each case, so a run
-  cut short keeps what it measured.
+  Each shape is traced, lowered and compiled in turn, as the trainer's
+  `CompiledSteps.compile_all` does before step 0, and each phase is timed.
+  `partial_json`, if given, is rewritten after each case, so a run cut short keeps
+  what it measured.
   """
   import jax  # pylint: disable=g-import-not-at-top
   results, benches = [], {}
@@ -219,20 +218,11 @@ def measure(case_list, frameworks: list[str], rounds: int, steps: int, channels_
       jax.clear_caches()
       benches.clear()  # One model's state in memory at a time.
       bench = benches[id(config)] = common.StepBench(config)
-      keys = [k for _, c, k in case_list if c is config]
-      if len(keys) > 1:
-        start = time.perf_counter()
-        bench.steps.compile_all(keys, log=lambda m: log("  " + m, flush=True))
-        log(f"  compiled {len(keys)} shapes in {time.perf_counter() - start:.1f} s",
-            flush=True)
     r: dict[str, Any] = dict(case=label, key=list(key), bts2=common.bts2(key), jax=[], torch=[])
     if "jax" in frameworks:
       r["jax_params"] = int(sum(x.size for x in jax.tree.leaves(bench.state["params"])))
-      if key in bench.steps.executables:
-        r["flops"] = common.step_flops(bench.steps.lower(key))
-      else:
-        r["compile"] = bench.compile(key)
-        r["flops"] = r["compile"].pop("flops")
+      r["compile"] = bench.compile(key)
+      r["flops"] = r["compile"].pop("flops")
       batch = bench.random_batch(key)
       bench.time_steps(key, 1, batch)  # Warm-up (first run allocates).
     torch_step = None
