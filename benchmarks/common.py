@@ -354,10 +354,18 @@ def step_flops(lowered) -> float:
 
   Counted on the lowered (backend-independent) program: a GPU executable's own cost
   analysis leaves out the convolutions that run as cuDNN calls (on an H200 it gave
-  48 GFLOP for a SlowFast R50 step of 2.28 TFLOP).
+  48 GFLOP for a SlowFast R50 step of 2.28 TFLOP). Backends behind the PJRT plugin
+  interface (the CUDA plugin) do not analyse a lowering at all (`cost_analysis()` is
+  None), so the same HLO module is then analysed by the CPU client, which is always
+  there.
   """
   try:
     ca = lowered.cost_analysis()
+    if ca is None:
+      import jax  # pylint: disable=g-import-not-at-top
+      from jax._src.lib import _jax  # pylint: disable=g-import-not-at-top
+      ca = _jax.hlo_module_cost_analysis(jax.devices("cpu")[0].client,
+                                         lowered.compiler_ir("hlo").as_hlo_module())
     if isinstance(ca, (list, tuple)):
       ca = ca[0]
     return float(ca.get("flops", -1.0))

@@ -22,8 +22,8 @@
 #    against half the bf16 peak, TF32's).
 # 3. Every step shape of the paper's Kinetics SlowFast multigrid plan at 8 clips per GPU
 #    (the paper's per-GPU batch), bf16: per-shape times and the run time they imply
-#    for multigrid and its baseline. Last, as it is the slow one: on an H200 its 10
-#    shapes, compiled concurrently (as the trainer then did), had not finished after 7 min.
+#    for multigrid and its baseline. Last, as it is the slow one: on an H100 it takes
+#    about 9 min, 368 s of which is XLA compiling its 10 shapes.
 # Each part writes its table to OUTDIR as soon as it ends (a part cut short leaves
 # step_time_<tag>_partial.json). PEAK_BF16_TFLOPS is the GPU's dense bf16 peak
 # (default 989, an H100/H200 SXM).
