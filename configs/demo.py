@@ -46,7 +46,8 @@ def get_config():
   # 32 consecutive frames (8 on the slow pathway) at a base batch of 4, not 16 frames at
   # stride 2 and batch 8 (the same B·T·S²): the long cycle's coarsest shape divides T by 4,
   # and at 4 frames (one on the slow pathway) the first segment learned nothing at any LR
-  # tried; at 8 frames it learns (top-1 73.5-77.5% over seeds 0-2, against 36-55%).
+  # tried; at 8 frames it learns (top-1 73.5-77.5% over seeds 0-2 on one build of version 2
+  # of the dataset, against 36-55%).
   c.data.num_frames = 32
   c.data.sampling_rate = 1
   c.data.crop_size = 32
