@@ -188,7 +188,8 @@ def _row(results, name: str, label: tuple[str, str]) -> list[Any]:
   verdict = "-"
   if mg:
     verdict = noise_verdict(top1, [b["final"]["top1"] for b in base], rs[0]["final"]["num_videos"])
-  return [*label, theor, meas, cell(top1), cell(top5), pub[0], pub[1], pub[2], verdict]
+  return [*label, theor, meas, cell(top1), cell(top5), pub[0], f"{pub[1]:.1f}",
+          f"{pub[2]:.1f}", verdict]
 
 
 HEAD = ("speedup (theor.)", "speedup (measured)", "top-1", "top-5", "published speedup",
