@@ -228,23 +228,27 @@ class Stats:
 
 def write_json(path: str, payload: Any) -> None:
   os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+  # Plain JSON values first (dataclasses and numpy arrays through `_json_default`), so that
+  # the layout sees only dicts and lists and breaks a long array over lines like a list.
+  plain = json.loads(json.dumps(payload, default=_json_default))
   with open(path, "w") as f:
-    f.write(_json_lines(payload) + "\n")
+    f.write(_json_lines(plain) + "\n")
 
 
 def _json_lines(o: Any, indent: str = "", width: int = 100) -> str:
-  """Indented JSON that keeps a value on one line when it fits in `width` columns.
+  """Indented JSON of plain values (dicts, lists, scalars), each value on one line where it
+  fits in `width` columns.
 
   `json.dump(indent=1)` puts every number of a per-step timing list on its own line (a
   100,000-line file for one `multigrid_speedup.py` run); one row per line is as easy to
   read and to diff.
   """
-  flat = json.dumps(o, default=_json_default)
-  if len(indent) + len(flat) <= width or not isinstance(o, (dict, list, tuple)) or not o:
+  flat = json.dumps(o)
+  if len(indent) + len(flat) <= width or not isinstance(o, (dict, list)) or not o:
     return flat
   inner = indent + " "
   if isinstance(o, dict):
-    items = [f"{json.dumps(str(k))}: {_json_lines(v, inner, width)}" for k, v in o.items()]
+    items = [f"{json.dumps(k)}: {_json_lines(v, inner, width)}" for k, v in o.items()]
     opening, closing = "{", "}"
   else:
     items = [_json_lines(v, inner, width) for v in o]
