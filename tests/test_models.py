@@ -324,3 +324,30 @@ def test_report_costs_every_plan_shape(capsys):
   assert 7 < big / small < 9  # T·S² ratio 8.04
   line = report.model_report(_model_config("c2d_r50", **TINY), 8, [64], 2)
   assert "2x8x64²" in line and "parameters" in line
+
+
+def _res5_sizes(model_config, batch: int, frames: int, crop: int) -> set[int]:
+  """Spatial sides of every pathway's res5 map for one input shape (from jax.eval_shape)."""
+  graphdef, state = nnx.split(summary.abstract_model(model_config))
+  out = jax.eval_shape(lambda st, x: nnx.merge(graphdef, st).features(x, train=False),
+                       state, jax.ShapeDtypeStruct((batch, frames, crop, crop, 3), jnp.float32))
+  assert all(o.shape[2] == o.shape[3] for o in out)
+  return {o.shape[2] for o in out}
+
+
+@pytest.mark.parametrize("overrides", [
+    {}, {"stem_pool": False}, {"stem_pool": False, "spatial_strides": (1, 2, 2, 1)},
+    {"stem_stride": 1, "spatial_strides": (1, 2, 1, 2)}])
+def test_stride_options_change_the_maps_not_the_parameters(overrides):
+  """The small-crop stride options keep every parameter (a checkpoint loads across them)
+  and `ArchSpec.res5_size` predicts the res5 map that the network computes."""
+  tiny = dict(width=8, depths=(1, 1, 1, 1))
+  base = _model_config("slowfast_r50_8x8", **tiny)
+  model_config = _model_config("slowfast_r50_8x8", **tiny, **overrides)
+  count = lambda c: sum(x.size for x in jax.tree.leaves(nnx.state(summary.abstract_model(c), nnx.Param)))
+  assert count(model_config) == count(base)
+  spec = registry.arch_from_config(model_config)
+  for crop in (16, 23, 32, 37, 64):
+    assert _res5_sizes(model_config, 2, 8, crop) == {spec.res5_size(crop)}, (overrides, crop)
+  assert spec.res5_size(224) == -(-224 // spec.total_stride)
+

@@ -142,7 +142,10 @@ def arch_from_config(model_config: Any) -> ArchSpec:
   return spec.with_overrides(width=getattr(model_config, "width", 0) or 0,
                              depths=tuple(getattr(model_config, "depths", ()) or ()),
                              bottleneck_ratio=getattr(model_config, "bottleneck_ratio", 0) or 0,
-                             zero_init_final_bn=bool(getattr(model_config, "zero_init_final_bn", True)))
+                             zero_init_final_bn=bool(getattr(model_config, "zero_init_final_bn", True)),
+                             stem_stride=getattr(model_config, "stem_stride", 0) or 0,
+                             stem_pool=bool(getattr(model_config, "stem_pool", True)),
+                             spatial_strides=tuple(getattr(model_config, "spatial_strides", ()) or ()))
 
 
 def create_model(model_config: Any, *, rngs: nnx.Rngs) -> VideoResNet:

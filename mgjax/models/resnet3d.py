@@ -62,6 +62,8 @@ class ArchSpec:
       `temporal_kernels` (the rest use 1; PySlowFast's NUM_BLOCK_TEMP_KERNEL);
       None = all blocks.
     pool1_t: temporal max-pooling (kernel = stride) after res2; 1 = none.
+    stem_stride: spatial stride of conv1 (2 in every paper model).
+    stem_pool: the 1×3×3 max-pool of stride 2 after conv1 (on in every paper model).
     spatial_strides: spatial stride of the first block of each stage.
     nonlocal_blocks: per stage, the (0-based) blocks of the first pathway that a
       non-local block follows.
@@ -81,6 +83,8 @@ class ArchSpec:
   temporal_kernels: tuple[tuple[tuple[int, ...], ...], ...] = (((1,), (1,), (3,), (3,)),)
   temporal_blocks: tuple[tuple[int | None, ...], ...] | None = None
   pool1_t: int = 1
+  stem_stride: int = 2
+  stem_pool: bool = True
   spatial_strides: tuple[int, ...] = (1, 2, 2, 2)
   nonlocal_blocks: tuple[tuple[int, ...], ...] = ((), (), (), ())
   nonlocal_pool: tuple[int, int, int] = (1, 2, 2)
@@ -105,13 +109,45 @@ class ArchSpec:
     pattern = self.temporal_kernels[pathway][stage]
     return pattern[block % len(pattern)]
 
+  @property
+  def total_stride(self) -> int:
+    """Spatial downsampling from the input to res5."""
+    stride = self.stem_stride * (2 if self.stem_pool else 1)
+    for s in self.spatial_strides:
+      stride *= s
+    return stride
+
+  def res5_size(self, crop: int) -> int:
+    """Side of the res5 feature map for a crop×crop input (symmetric k//2 padding)."""
+    size = (crop + 2 * 3 - 7) // self.stem_stride + 1  # conv1, 7×7.
+    if self.stem_pool:
+      size = (size + 2 * 1 - 3) // 2 + 1  # 3×3 max-pool, padding 1.
+    for s in self.spatial_strides:
+      size = (size + 2 * 1 - 3) // s + 1  # The stage's strided 3×3.
+    return size
+
   def with_overrides(self, *, width: int = 0, depths: Sequence[int] = (),
-                     bottleneck_ratio: int = 0, zero_init_final_bn: bool = True) -> "ArchSpec":
+                     bottleneck_ratio: int = 0, zero_init_final_bn: bool = True,
+                     stem_stride: int = 0, stem_pool: bool = True,
+                     spatial_strides: Sequence[int] = ()) -> "ArchSpec":
     """Returns the spec with the config's small-model overrides (0 / () / True keep).
 
-    Non-local positions beyond a shortened stage are dropped.
+    Non-local positions beyond a shortened stage are dropped. The stride overrides
+    exist for small crops: with the paper's total stride of 32 a 32-pixel clip ends
+    in a 1×1 res5 map, where every 3×3 convolution sees mostly padding.
     """
     spec = self
+    if stem_stride:
+      if stem_stride not in (1, 2):
+        raise ValueError(f"model.stem_stride must be 1 or 2, got {stem_stride}")
+      spec = dataclasses.replace(spec, stem_stride=int(stem_stride))
+    if not stem_pool:
+      spec = dataclasses.replace(spec, stem_pool=False)
+    if spatial_strides:
+      strides = tuple(int(s) for s in spatial_strides)
+      if len(strides) != STAGES or not all(s in (1, 2) for s in strides):
+        raise ValueError(f"model.spatial_strides must hold {STAGES} strides of 1 or 2, got {strides}")
+      spec = dataclasses.replace(spec, spatial_strides=strides)
     if not zero_init_final_bn:
       spec = dataclasses.replace(spec, zero_init_final_bn=False)
     if width:
@@ -154,30 +190,39 @@ def stem_im2col_on_cpu(enabled: bool) -> Iterator[None]:
 class Stem(nnx.Module):
   """conv1 (kt×7×7, spatial stride 2) → BN → ReLU → 1×3×3 max-pool (stride 2).
 
+  Small-crop settings may use stride 1 and/or drop the max-pool (`ArchSpec`).
   On the CPU backend conv1 runs as im2col and a matmul: the same function and
   parameters, 1.9–3.7× faster train steps there (`benchmarks/stem_conv.py`).
   """
 
-  def __init__(self, dim_in: int, dim_out: int, kernel_t: int, *, dtype, rngs: nnx.Rngs):
-    self.conv = layers.conv3d(dim_in, dim_out, (kernel_t, 7, 7), (1, 2, 2), dtype=dtype, rngs=rngs)
+  def __init__(self, dim_in: int, dim_out: int, kernel_t: int, *, stride: int = 2,
+               pool: bool = True, dtype, rngs: nnx.Rngs):
+    self.stride = stride
+    self.pool = pool
+    self.conv = layers.conv3d(dim_in, dim_out, (kernel_t, 7, 7), (1, stride, stride), dtype=dtype,
+                              rngs=rngs)
     self.bn = layers.GroupedBatchNorm(dim_out, dtype=dtype)
 
   def __call__(self, x: jax.Array, ctx: layers.NormContext) -> jax.Array:
     if _STEM_IM2COL_ON_CPU and jax.default_backend() == "cpu":
-      x = layers.im2col_conv3d(x.astype(self.conv.dtype), self.conv.kernel[...], 2)
+      x = layers.im2col_conv3d(x.astype(self.conv.dtype), self.conv.kernel[...], self.stride)
     else:
       x = self.conv(x)
     x = jax.nn.relu(self.bn(x, ctx))
+    if not self.pool:
+      return x
     return layers.max_pool3d(x, (1, 3, 3), (1, 2, 2), (0, 1, 1))
 
 
 class VideoModelStem(nnx.Module):
   """The stems of all pathways (`pathway{p}_stem`)."""
 
-  def __init__(self, dims_out: Sequence[int], kernels_t: Sequence[int], *, dtype, rngs: nnx.Rngs):
+  def __init__(self, dims_out: Sequence[int], kernels_t: Sequence[int], *, stride: int = 2,
+               pool: bool = True, dtype, rngs: nnx.Rngs):
     self.num_pathways = len(dims_out)
     for p, (d, k) in enumerate(zip(dims_out, kernels_t)):
-      setattr(self, f"pathway{p}_stem", Stem(3, d, k, dtype=dtype, rngs=rngs))
+      setattr(self, f"pathway{p}_stem",
+              Stem(3, d, k, stride=stride, pool=pool, dtype=dtype, rngs=rngs))
 
   def __call__(self, xs: list[jax.Array], ctx: layers.NormContext) -> list[jax.Array]:
     return [getattr(self, f"pathway{p}_stem")(x, ctx) for p, x in enumerate(xs)]
@@ -311,7 +356,8 @@ class VideoResNet(nnx.Module):
     fast = lambda c: c // spec.beta_inv
     fused = lambda c: c + spec.fusion_ratio * fast(c) if two else c
     stem_out = [w, fast(w)] if two else [w]
-    self.s1 = VideoModelStem(stem_out, spec.stem_kernel_t, dtype=dtype, rngs=rngs)
+    self.s1 = VideoModelStem(stem_out, spec.stem_kernel_t, stride=spec.stem_stride,
+                             pool=spec.stem_pool, dtype=dtype, rngs=rngs)
     if two:
       self.s1_fuse = self._fuse(fast(w), dtype, rngs)
 
@@ -348,6 +394,16 @@ class VideoResNet(nnx.Module):
     Returns:
       float32 logits [B, num_classes].
     """
+    xs = self.features(x, train=train, bn_group_size=bn_group_size, bn_momentum=bn_momentum)
+    return self.head(xs, train)
+
+  def features(self, x: jax.Array, *, train: bool, bn_group_size: int | None = None,
+               bn_momentum=None) -> list[jax.Array]:
+    """The res5 feature maps of every pathway (arguments as `__call__`).
+
+    Returns:
+      Per pathway (slow first), [B, T', H', W', C] after res5.
+    """
     if x.ndim != 5:
       raise ValueError(f"expected [B, T, H, W, C] input, got shape {x.shape}")
     ctx = layers.NormContext(train=train, group_size=bn_group_size, momentum=bn_momentum)
@@ -370,4 +426,4 @@ class VideoResNet(nnx.Module):
         xs = [layers.max_pool3d(v, k, k) for v in xs]
       if self.spec.num_pathways == 2 and stage < STAGES + 1:
         xs = getattr(self, f"s{stage}_fuse")(xs, ctx)
-    return self.head(xs, train)
+    return xs
