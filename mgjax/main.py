@@ -95,7 +95,7 @@ def main(argv):
   summary = train.train_and_evaluate(config, workdir,
                                      evaluate_at_end=_MODE.value == "train_and_eval")
   if jax.process_index() == 0:
-    train.print_summary(summary, workdir)
+    train.print_summary(summary, workdir, config.reference)
 
 
 if __name__ == "__main__":

@@ -371,6 +371,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str, *,
   timer = _Timer()
   pending: tuple[int, Any] | None = None  # Metrics of the last step, checked one step late.
   summary: dict[str, Any] = {"start_step": start}
+  loop_start, eval_seconds = time.perf_counter(), 0.0
   try:
     for step in range(start, last):
       with timer.waiting():
@@ -395,12 +396,15 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str, *,
         _check_finite(*pending)
         ckpt.save(done, state)
       if done in eval_steps and done != last:
+        eval_start = time.perf_counter()
         state = _evaluate(config, plan, mesh, model_def, state, writer, done, workdir, evaluate_lib)
+        eval_seconds += time.perf_counter() - eval_start
       if stop:
         logging.warning("Stopped at step %d after SIGTERM; the checkpoint is saved.", done)
         summary["preempted"] = True
         break
     else:
+      summary["train_seconds"] = time.perf_counter() - loop_start - eval_seconds
       if evaluate_at_end and last > start:
         state = _evaluate(config, plan, mesh, model_def, state, writer, last, workdir, evaluate_lib,
                           summary=summary)
@@ -553,11 +557,43 @@ def load_init_params(config, params, rest, mesh) -> tuple[dict, dict]:
   return jax.device_put((params, rest), sharding.replicated(mesh))
 
 
-def print_summary(summary: dict[str, Any], workdir: str) -> None:
-  """The end-of-run lines a user looks for: accuracy and where the outputs are."""
+def _minutes(seconds: float) -> str:
+  return f"{int(seconds // 60)} min {int(round(seconds % 60)):02d} s"
+
+
+def _reference_lines(summary: dict[str, Any], reference) -> list[str]:
+  """This run's top-1 and training time beside the config's measured reference results."""
+  ev = summary.get("eval") or {}
+  if reference is None or not reference.baseline_top1 or "top1" not in ev or "train_seconds" not in summary:
+    return []
+  rows = [("this run", f"{100 * ev['top1']:.1f}%", _minutes(summary["train_seconds"]))]
+  if reference.multigrid_top1:
+    rows.append(("measured, this config", f"{reference.multigrid_top1:.1f}%",
+                 _minutes(60 * reference.multigrid_train_minutes)))
+  rows.append(("measured, baseline", f"{reference.baseline_top1:.1f}%",
+               _minutes(60 * reference.baseline_train_minutes)))
+  lines = [f"{'':24}{'top-1':>8}  training loop"]
+  lines += [f"{name:24}{top1:>8}  {t}" for name, top1, t in rows]
+  if reference.measured_on:
+    lines.append(f"(measured: {reference.measured_on})")
+  return lines
+
+
+def print_summary(summary: dict[str, Any], workdir: str, reference=None) -> None:
+  """The end-of-run lines a user looks for: accuracy, time and where the outputs are.
+
+  Args:
+    summary: what `train_and_evaluate` returned.
+    workdir: the run's directory.
+    reference: `config.reference`, the config's measured results to print beside this
+      run's (optional).
+  """
   lines = [f"Trained to step {summary['final_step']} (started at {summary['start_step']}); "
            f"{summary['compiled_shapes']} compiled step shapes; "
            f"{summary['failed_clips']} clips failed to decode and were replaced."]
+  if "train_seconds" in summary:
+    lines.append(f"Training loop: {_minutes(summary['train_seconds'])} (compiles and evaluations "
+                 "excluded).")
   ev = summary.get("eval")
   if ev:
     views = f"{ev['temporal_views']}x{ev['spatial_crops']} views at {ev['crop_size']}px"
@@ -566,6 +602,7 @@ def print_summary(summary: dict[str, Any], workdir: str) -> None:
     else:
       lines.append(f"Test accuracy: top-1 {100 * ev['top1']:.2f}%, top-5 {100 * ev['top5']:.2f}% "
                    f"over {ev['num_videos']} videos ({views}).")
+  lines += _reference_lines(summary, reference)
   lines += [f"TensorBoard logs: tensorboard --logdir {workdir}",
             f"Schedule plot:    {os.path.join(workdir, 'schedule.png')}",
             f"Checkpoints:      {os.path.join(workdir, 'checkpoints')}"]

@@ -22,6 +22,7 @@ import glob
 import importlib.util
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -33,6 +34,7 @@ import pytest
 
 from conftest import REPO
 from mgjax import checkpointing
+from mgjax import config as config_lib
 from mgjax import multigrid
 from mgjax import sharding
 from mgjax import train
@@ -130,6 +132,24 @@ def test_train_and_eval_end_to_end(reference, cache):
   assert ends <= set(steps) and {4, 8, 12, 16} <= set(steps)
   # The run went through several shapes of both cycles.
   assert len({tuple(s) for s in plan.distinct_shapes()}) >= 6
+
+
+def test_summary_prints_the_run_beside_the_configs_reference(reference, capsys):
+  summary = reference["summary"]
+  assert 0 < summary["train_seconds"]
+  ref = config_lib.base().reference
+  train.print_summary(summary, reference["workdir"], ref)
+  assert "measured, baseline" not in capsys.readouterr().out  # No reference in the config.
+  ref.unlock()
+  ref.update(dict(baseline_top1=88.5, baseline_train_minutes=12.5, multigrid_top1=89.0,
+                  multigrid_train_minutes=4.25, measured_on="seeds 0-2, a 2-core machine"))
+  train.print_summary(summary, reference["workdir"], ref)
+  out = capsys.readouterr().out
+  top1 = f"{100 * summary['eval']['top1']:.1f}%"
+  assert re.search(rf"this run\s+{re.escape(top1)}\s+\d+ min \d\d s", out), out
+  assert re.search(r"measured, this config\s+89.0%\s+4 min 15 s", out), out
+  assert re.search(r"measured, baseline\s+88.5%\s+12 min 30 s", out), out
+  assert "(measured: seeds 0-2, a 2-core machine)" in out
 
 
 def train_config_prepared(cache):
