@@ -36,10 +36,15 @@ def test_labels_splits_and_flip_map():
   for c, name in enumerate(synthetic.CLASS_NAMES):
     flipped = "_".join(swap.get(w, w) for w in name.split("_"))
     assert synthetic.CLASS_NAMES[m[c]] == flipped, (name, flipped)
-  assert synthetic.split_sizes(2000) == (1600, 400)
-  train = [synthetic.label_of(i) for i in range(600) if synthetic.split_of(i) == "train"]
-  val = [synthetic.label_of(i) for i in range(600) if synthetic.split_of(i) == "val"]
-  assert set(np.bincount(train)) == {40} and set(np.bincount(val)) == {10}  # Balanced.
+  # Every fifth video is held out; blocks of 60 alternate their held-out videos between
+  # val and test.
+  assert synthetic.split_sizes(2000) == (1600, 204, 196)
+  assert synthetic.split_sizes(60) == (48, 12, 0)
+  labels = {s: [synthetic.label_of(i) for i in range(1200) if synthetic.split_of(i) == s]
+            for s in synthetic.SPLITS}
+  assert set(np.bincount(labels["train"])) == {80}  # Balanced.
+  assert set(np.bincount(labels["val"])) == set(np.bincount(labels["test"])) == {10}
+  assert [i for i in range(120) if synthetic.split_of(i) == "test"] == list(range(64, 120, 5))
 
 
 def _ks_uniform(x: np.ndarray) -> float:
@@ -124,7 +129,8 @@ def test_generate_builds_a_converted_store(tmp_path_factory):
   assert all(os.path.exists(synthetic.mp4_path(root, i)) for i in range(p.num_videos))
   train = open(os.path.join(root, "train.csv"), encoding="utf-8").read().split()
   val = open(os.path.join(root, "val.csv"), encoding="utf-8").read().split()
-  assert (len(train), len(val)) == synthetic.split_sizes(p.num_videos)
+  test = open(os.path.join(root, "test.csv"), encoding="utf-8").read().split()
+  assert (len(train), len(val), len(test)) == synthetic.split_sizes(p.num_videos)
   assert train[:5] == ["000000,0", "000001,1", "000002,2", "000003,3", "000005,5"]
   classes = json.load(open(os.path.join(root, "classes.json"), encoding="utf-8"))
   assert classes["classes"] == list(synthetic.CLASS_NAMES)

@@ -38,7 +38,7 @@ A horizontal flip swaps left and right, clockwise and counter-clockwise: the lab
 
 Layout of a built dataset (a frame store plus annotations, read by `datasets.py`):
   DIR/manifest.jsonl, DIR/videos/*.seqex   the frame store
-  DIR/train.csv, DIR/val.csv               `key,label` lines (80% / 20% split)
+  DIR/{train,val,test}.csv                 `key,label` lines (80% / 10% / 10% split)
   DIR/classes.json                         class names, flip pairs, generation parameters
   DIR/mp4/*.mp4                            the rendered source videos
 """
@@ -71,8 +71,12 @@ FLIP_PAIRS = ((0, 1), (4, 5), (6, 7), (8, 9))
 _DIRECTIONS = {0: (0, 1), 1: (0, -1), 2: (-1, 0), 3: (1, 0), 4: (-1, 1), 5: (-1, -1),
                6: (1, 1), 7: (1, -1)}
 
-VAL_EVERY = 5  # Video i goes to val when i % 5 == 4: a fixed 80/20 split.
-VERSION = 3  # Bump when the rendering changes, so cached datasets are rebuilt.
+# Video i is held out when i % 5 == 4 (an 80/20 split; labels cycle with period 12, so
+# the held-out videos of any 60 consecutive ones hold each class once). The held-out
+# videos of blocks of 60 alternate between val (even blocks) and test (odd blocks), so
+# both stay balanced. Tune on val; report on test, which no tuning sees.
+SPLITS = ("train", "val", "test")
+VERSION = 4  # Bump when the rendering or the splits change, so cached datasets are rebuilt.
 
 
 @dataclasses.dataclass(frozen=True)
@@ -80,7 +84,7 @@ class Params:
   """Generation parameters; a dataset is a pure function of them.
 
   Attributes:
-    num_videos: total videos (train + val).
+    num_videos: total videos (train + val + test).
     seed: generation seed.
     height: frame height in pixels.
     width: frame width in pixels.
@@ -103,14 +107,16 @@ class Params:
 
 
 def split_of(index: int) -> str:
-  """'train' or 'val' for video `index` (fixed 80/20 split)."""
-  return "val" if index % VAL_EVERY == VAL_EVERY - 1 else "train"
+  """'train', 'val' or 'test' for video `index` (a fixed 80/10/10 split)."""
+  if index % 5 != 4:
+    return "train"
+  return "val" if (index // 60) % 2 == 0 else "test"
 
 
-def split_sizes(num_videos: int) -> tuple[int, int]:
-  """(train, val) video counts of a dataset of `num_videos` videos."""
-  val = sum(1 for i in range(num_videos) if split_of(i) == "val")
-  return num_videos - val, val
+def split_sizes(num_videos: int) -> tuple[int, int, int]:
+  """(train, val, test) video counts of a dataset of `num_videos` videos."""
+  splits = [split_of(i) for i in range(num_videos)]
+  return tuple(splits.count(s) for s in SPLITS)
 
 
 def label_of(index: int) -> int:
@@ -335,7 +341,7 @@ def generate(output: str, params: Params, *, workers: int | None = None,
     raise RuntimeError("synthetic videos failed to convert:\n"
                        + convert_lib.format_summary(summary, output))
 
-  for split in ("train", "val"):
+  for split in SPLITS:
     lines = [f"{i:06d},{label_of(i)}\n" for i in range(params.num_videos) if split_of(i) == split]
     with open(os.path.join(output, f"{split}.csv"), "w", encoding="utf-8") as f:
       f.write("".join(lines))
@@ -409,7 +415,8 @@ def main(argv: Sequence[str] | None = None) -> int:
   """CLI: builds a synthetic dataset into a directory."""
   p = argparse.ArgumentParser(prog="python -m mgjax.data.synthetic", description=__doc__.split("\n\n")[0])
   p.add_argument("--output", required=True, help="Dataset directory.")
-  p.add_argument("--num_videos", type=int, default=Params.num_videos, help="Videos (train + val).")
+  p.add_argument("--num_videos", type=int, default=Params.num_videos,
+                 help="Videos (train + val + test).")
   p.add_argument("--seed", type=int, default=Params.seed)
   p.add_argument("--height", type=int, default=Params.height)
   p.add_argument("--width", type=int, default=Params.width)
@@ -421,8 +428,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                   num_frames=args.num_frames, quality=args.quality)
   start = time.time()
   generate(args.output, params, workers=args.workers)
-  train, val = split_sizes(params.num_videos)
-  print(f"built {params.num_videos} videos ({train} train, {val} val, {NUM_CLASSES} classes) "
+  train, val, test = split_sizes(params.num_videos)
+  print(f"built {params.num_videos} videos ({train} train, {val} val, {test} test, "
+        f"{NUM_CLASSES} classes) "
         f"in {args.output} in {time.time() - start:.1f} s")
   return 0
 

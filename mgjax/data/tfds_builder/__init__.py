@@ -84,6 +84,10 @@ class MgjaxFrameStore(tfds.core.GeneratorBasedBuilder):
     root = str(dl_manager.manual_dir)
     reader = _READERS[self.builder_config.name]
     splits = {split: reader(root, split) for split in ("train", "val")}
+    if self.builder_config.name == "synthetic":  # Also has a held-out test split.
+      test = reader(root, "test")
+      if test.keys:
+        splits["test"] = test
     self.info.metadata["class_names"] = splits["train"].class_names
     self.info.metadata["multi_label"] = splits["train"].multi_label
     if splits["train"].flip_map is not None:
