@@ -11,24 +11,29 @@
 # WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
 # See the License for the specific language governing permissions and
 # limitations under the License.
-"""Multigrid vs baseline: the same model and data, measured wall-clock speedup.
+"""Multigrid vs baseline: the same model and data, measured wall-clock speedup and accuracy.
 
-  python benchmarks/multigrid_speedup.py            # the demo config (~1 h on 2 cores)
-  python benchmarks/multigrid_speedup.py --quick    # fewer videos and epochs (minutes)
+  python benchmarks/multigrid_speedup.py                    # configs/demo.py, one seed (~1 h)
+  python benchmarks/multigrid_speedup.py --seeds 0,1,2      # 3 seeds of baseline and multigrid
+  python benchmarks/multigrid_speedup.py --quick            # fewer videos and epochs (minutes)
   python benchmarks/multigrid_speedup.py --quick --config.optim.max_epoch=1 --variants baseline
 
 Trains the model of `--config` (default `configs/demo.py`: a small SlowFast on the
-synthetic motion dataset) four times in this process, one after the other, with the
-real trainer (`train.train_and_evaluate`): the baseline (base shape, the config's
-epochs) and multigrid with the long and short cycles, the long cycle only and the
-short cycle only (1.5x the epochs, as the paper's budget rule). For each run it
-reports the plan's steps and Σ B·T·S², the training-loop wall time (compiles and
-evaluations excluded, measured by `common.RunProbe`), the measured speedup over the
-baseline and its ratio to the plan's theoretical speedup, compile time, the input
-wait, and the final multi-view accuracy; then the step time of every shape per
-B·T·S², and an estimate of where the time goes when measured < theoretical.
-Accuracy against training time (evaluations every `--eval_every_epochs`) goes into
-one plot.
+synthetic motion dataset) with the real trainer (`train.train_and_evaluate`), one run
+after the other: the baseline (base shape, the config's epochs) and default multigrid
+(long and short cycles, stepwise, multi-cycle) for every seed of `--seeds`, and, for the
+first seed only, the supplement's ablations: the long cycle only, the short cycle only,
+a single long cycle and the cosine LR (1.5x the epochs, as the paper's budget rule).
+
+For each run it reports the plan's steps and Σ B·T·S², the training-loop wall time
+(compiles and evaluations excluded, measured by `common.RunProbe`), the measured speedup
+over the baseline of the same seed and its ratio to the plan's theoretical speedup,
+compile time, the input wait and the final multi-view accuracy on the test split; the
+means and spreads over seeds; each final model's accuracy at other test crops (0.5x-2x
+the training crop and one odd size, after precise BN, as the paper's 3-crop-256 rows);
+the step time of every shape per B·T·S²; and where the time goes when measured <
+theoretical. Accuracy against training time (an evaluation every
+`--eval_every_epochs`) goes into one plot, with the mean over seeds.
 
 The config's fields are overridden as for `python -m mgjax.main` (`--config.a.b=v`);
 such overrides win over `--quick`'s and `--eval_every_epochs`.
@@ -43,6 +48,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import statistics
 import tempfile
 from typing import Any, Sequence
 
@@ -52,14 +58,23 @@ from ml_collections import config_flags
 
 import common  # pylint: disable=g-bad-import-order
 
-VARIANTS = {  # name: (long cycle, short cycle)
-    "baseline": (False, False),
-    "long_short": (True, True),
-    "long": (True, False),
-    "short": (False, True),
+VARIANTS = {  # name: the config fields that make the variant.
+    "baseline": {"multigrid.long_cycle": False, "multigrid.short_cycle": False},
+    "long_short": {"multigrid.long_cycle": True, "multigrid.short_cycle": True},
+    "long": {"multigrid.long_cycle": True, "multigrid.short_cycle": False},
+    "short": {"multigrid.long_cycle": False, "multigrid.short_cycle": True},
+    "single": {"multigrid.long_cycle": True, "multigrid.short_cycle": True,
+               "multigrid.long_cycle_mode": "single"},
+    "cosine": {"multigrid.long_cycle": True, "multigrid.short_cycle": True,
+               "optim.lr_policy": "cosine"},
 }
+SEEDED = ("baseline", "long_short")  # Run for every seed; the others for the first seed.
 LABELS = {"baseline": "baseline", "long_short": "multigrid long+short", "long": "long cycle only",
-          "short": "short cycle only"}
+          "short": "short cycle only", "single": "single long cycle (long+short)",
+          "cosine": "cosine LR (long+short, multi-cycle)"}
+# Test crops relative to the training crop; plus the odd size S0·256/224 (the paper's
+# 3-crop-256 test of a 224-trained model), whose feature maps do not halve evenly.
+CROP_FACTORS = (0.5, 0.75, 1.0, 1.25, 1.5, 2.0)
 
 # --quick: a fifth of the demo's videos, 3 epochs in one LR stage and the fine-tuning
 # phase, the baseline and long+short runs only.
@@ -81,6 +96,10 @@ _QUICK = flags.DEFINE_bool("quick", False, "Fewer videos and epochs (see QUICK; 
                            "overrides win).")
 _VARIANTS = flags.DEFINE_list("variants", [], "Comma-separated subset of " + ", ".join(VARIANTS)
                               + " (default: all; --quick: " + QUICK_VARIANTS + ").")
+_SEEDS = flags.DEFINE_list("seeds", ["0"], "Seeds (config.seed) of the baseline and long+short "
+                           "runs; the other variants run with the first.")
+_NO_CROPS = flags.DEFINE_bool("no_crops", False, "Skip evaluating each final model at other "
+                              "test crops.")
 _EVAL_EVERY_EPOCHS = flags.DEFINE_float(
     "eval_every_epochs", None, "Evaluate during training for the accuracy/time curves (default: "
     "2 epochs; --quick: only at the end). Sets train.eval_every_epochs unless --config.train."
@@ -92,23 +111,57 @@ _WORKDIR = flags.DEFINE_string("workdir", "", "Run directories (default: a tempo
 _OUTDIR = flags.DEFINE_string("outdir", common.DEFAULT_OUTDIR, "Reports and the plot go here.")
 
 
-def variant_config(config, name: str):
-  long_cycle, short_cycle = VARIANTS[name]
+def variant_config(config, name: str, seed: int | None = None):
   config = config.copy_and_resolve_references()
-  config.update_from_flattened_dict({"multigrid.long_cycle": long_cycle,
-                                     "multigrid.short_cycle": short_cycle})
+  config.update_from_flattened_dict(VARIANTS[name])
+  if seed is not None:
+    config.seed = seed
   return config
 
 
-def run_variant(config, name: str, workdir: str) -> dict[str, Any]:
+def test_crops(config) -> list[int]:
+  """The test crops of the crop sweep: CROP_FACTORS x S0 and S0·256/224 (odd)."""
+  s0 = config.data.crop_size
+  crops = {max(1, round(f * s0)) for f in CROP_FACTORS} | {round(s0 * 256 / 224)}
+  return sorted(crops)
+
+
+def crop_sweep(config, workdir: str, crops: Sequence[int]) -> dict[int, float]:
+  """Top-1 of the final checkpoint of `workdir` at each test crop (precise BN once first)."""
+  import jax  # pylint: disable=g-import-not-at-top
+  from mgjax import checkpointing, evaluate, multigrid, sharding, train  # pylint: disable=g-import-not-at-top,multiple-imports
+  from mgjax.data import pipeline  # pylint: disable=g-import-not-at-top
+  config = pipeline.prepare(config.copy_and_resolve_references())
+  mesh = sharding.make_mesh()
+  plan = multigrid.Plan.from_config(config)
+  model_def, state = train.init_state(config, mesh)
+  ckpt = checkpointing.Checkpointer(os.path.join(workdir, "checkpoints"), 1)
+  state = ckpt.restore(state, ckpt.latest_step())
+  ckpt.close()
+  state = train.precise_bn(config, plan, mesh, model_def, state)
+  out = {}
+  for crop in crops:
+    c = config.copy_and_resolve_references()
+    c.eval.preset, c.eval.crop_size = "custom", crop
+    out[crop] = evaluate.evaluate(c, mesh, model_def, state)["metrics"]["top1"]
+  jax.clear_caches()
+  return out
+
+
+def run_variant(config, name: str, seed: int, workdir: str, crops: Sequence[int]) -> dict[str, Any]:
   """Trains one variant with the real trainer, measured by `common.train_with_probe`."""
-  print(f"[{name}] training ...", flush=True)
-  result = common.train_with_probe(variant_config(config, name), workdir)
+  print(f"[{name} seed {seed}] training ...", flush=True)
+  config = variant_config(config, name, seed)
+  result = common.train_with_probe(config, workdir)
   final = result["final"]
-  result.update(name=name, top1=final.get("top1"), top5=final.get("top5"),
+  result.update(name=name, seed=seed, top1=final.get("top1"), top5=final.get("top5"),
                 num_eval_videos=final.get("num_videos"))
-  print(f"[{name}] {result['steps']} steps, train {result['train_seconds']:.0f} s, compile "
-        f"{result['compile_seconds']:.0f} s, top-1 {fmt_pct(result['top1'])}", flush=True)
+  print(f"[{name} seed {seed}] {result['steps']} steps, train {result['train_seconds']:.0f} s, "
+        f"compile {result['compile_seconds']:.0f} s, top-1 {fmt_pct(result['top1'])}", flush=True)
+  if crops:
+    result["crops"] = crop_sweep(config, workdir, crops)
+    print(f"[{name} seed {seed}] top-1 by test crop: "
+          + ", ".join(f"{c}: {fmt_pct(a)}" for c, a in result["crops"].items()), flush=True)
   return result
 
 
@@ -168,52 +221,151 @@ def time_budget(result: dict[str, Any], base: dict[str, Any], medians) -> str:
           f"evaluations {result['eval_seconds']:.0f} s are outside the loop time.")
 
 
+def _label(r: dict[str, Any]) -> str:
+  return f"{LABELS[r['name']]}, seed {r['seed']}"
+
+
+def mean_curve(runs: list[dict[str, Any]]) -> list[tuple[float, float]]:
+  """(minutes, top-1 %) per evaluation, averaged over runs (the seeds of one variant).
+
+  The runs share their evaluation steps, so the i-th points are averaged; only points
+  every run has are kept.
+  """
+  curves = [[(c["train_seconds"] / 60, 100 * c["top1"]) for c in r["curve"]
+             if c.get("top1") is not None] for r in runs]
+  n = min((len(c) for c in curves), default=0)
+  return [(statistics.fmean(c[i][0] for c in curves), statistics.fmean(c[i][1] for c in curves))
+          for i in range(n)]
+
+
+def curve_above(mg: list[tuple[float, float]], base: list[tuple[float, float]]) -> tuple[int, int]:
+  """How many of multigrid's curve points lie above the baseline's curve at the same time.
+
+  The baseline's accuracy at a time is interpolated linearly between its evaluations
+  (0 before its first); points past the baseline's last evaluation are not counted.
+
+  Returns:
+    (points above, points compared).
+  """
+  above = compared = 0
+  for t, acc in mg:
+    if not base or t > base[-1][0]:
+      continue
+    prev = (0.0, 0.0)
+    for point in base:
+      if point[0] >= t:
+        f = (t - prev[0]) / max(point[0] - prev[0], 1e-9)
+        ref = prev[1] + f * (point[1] - prev[1])
+        break
+      prev = point
+    compared += 1
+    above += acc > ref
+  return above, compared
+
+
 def plot(results: list[dict[str, Any]], path: str, num_classes: int) -> None:
   plt = common.matplotlib_pyplot()
-  fig, ax = plt.subplots(figsize=(6.4, 4.2))
+  fig, ax = plt.subplots(figsize=(7.0, 4.6))
   ax.axhline(100 / num_classes, color="gray", linestyle=":", label=f"chance ({num_classes} classes)")
-  for r in results:
-    pts = [(c["train_seconds"] / 60, 100 * c["top1"]) for c in r["curve"] if c["top1"] is not None]
-    if pts:
-      xs, ys = zip(*pts)
-      ax.plot(xs, ys, marker="o", label=f"{LABELS[r['name']]} ({r['train_seconds'] / 60:.1f} min)")
+  colors = dict(zip(VARIANTS, ("tab:blue", "tab:red", "tab:green", "tab:purple", "tab:orange",
+                               "tab:brown")))
+  for name in VARIANTS:
+    runs = [r for r in results if r["name"] == name]
+    if not runs:
+      continue
+    many = len(runs) > 1
+    for r in runs:
+      pts = [(c["train_seconds"] / 60, 100 * c["top1"]) for c in r["curve"] if c.get("top1") is not None]
+      if pts:
+        xs, ys = zip(*pts)
+        ax.plot(xs, ys, color=colors[name], alpha=0.3 if many else 0.9, lw=1,
+                marker=None if many else "o", ms=3,
+                linestyle="-" if name in SEEDED else "--",
+                label=None if many else f"{_label(r)} ({r['train_seconds'] / 60:.1f} min)")
+    if many:
+      xs, ys = zip(*mean_curve(runs))
+      minutes = statistics.fmean(r["train_seconds"] for r in runs) / 60
+      ax.plot(xs, ys, color=colors[name], lw=2.2, marker="o", ms=4,
+              label=f"{LABELS[name]}, mean of {len(runs)} seeds ({minutes:.1f} min)")
   ax.set_xlabel("training time (min; compiles and evaluations excluded)")
-  ax.set_ylabel("multi-view top-1 (%)")
+  ax.set_ylabel("multi-view top-1 on the test split (%)")
   ax.set_title("Multigrid vs baseline: accuracy vs wall-clock time")
   ax.grid(alpha=0.3)
-  ax.legend(fontsize=8)
+  ax.legend(fontsize=7)
   fig.tight_layout()
   fig.savefig(path, dpi=110)
   plt.close(fig)
 
 
+def _mean_sd(xs: Sequence[float]) -> str:
+  xs = [100 * x for x in xs]
+  if len(xs) == 1:
+    return f"{xs[0]:.1f}"
+  return f"{statistics.fmean(xs):.1f} ± {statistics.stdev(xs):.1f} ({', '.join(f'{x:.1f}' for x in xs)})"
+
+
 def report(results: list[dict[str, Any]], info, quick: bool, config) -> str:
-  base = next(r for r in results if r["name"] == "baseline")
+  bases = {r["seed"]: r for r in results if r["name"] == "baseline"}
   rows = []
   for r in results:
+    base = bases[r["seed"]]
     speedup = base["train_seconds"] / r["train_seconds"]
     e2e = (base["train_seconds"] + base["compile_seconds"]) / (r["train_seconds"] + r["compile_seconds"])
-    rows.append((LABELS[r["name"]], r["epochs"], r["steps"], f"{r['cost']:.3g}",
+    rows.append((LABELS[r["name"]], r["seed"], r["epochs"], r["steps"], f"{r['cost']:.3g}",
                  r["theoretical_speedup"], r["train_seconds"] / 60, speedup,
                  speedup / r["theoretical_speedup"], e2e,
                  f"{r['compile_seconds']:.0f} ({r['compiled_shapes']})",
                  100 * r["wait_fraction"], fmt_pct(r["top1"]), fmt_pct(r["top5"])))
-  head = ("run", "epochs", "steps", "Σ B·T·S²", "theor. speedup", "train min", "measured speedup",
-          "measured/theor.", "speedup incl. compile", "compile s (shapes)", "input wait %",
-          "top-1", "top-5")
+  head = ("run", "seed", "epochs", "steps", "Σ B·T·S²", "theor. speedup", "train min",
+          "measured speedup", "measured/theor.", "speedup incl. compile", "compile s (shapes)",
+          "input wait %", "top-1", "top-5")
   shapes, medians = shape_table(results)
   m = config.model
   lines = [
       "## Multigrid vs baseline", "", common.describe_machine(info, os.getloadavg()), "",
-      f"Model {m.name} width {m.width} depths {tuple(m.depths)}, synthetic dataset "
-      f"({config.data.synthetic_videos} videos), base shape {config.optim.batch_size}x"
-      f"{config.data.num_frames}x{config.data.crop_size}², baseline {config.optim.max_epoch} epochs; "
-      f"final eval {results[0].get('num_eval_videos')} videos x {config.eval.num_temporal_views} views."
+      f"Model {m.name} width {m.width} depths {tuple(m.depths)} (stem stride "
+      f"{m.stem_stride or 2}, stem pool {m.stem_pool}, stage strides "
+      f"{tuple(m.spatial_strides) or (1, 2, 2, 2)}), synthetic dataset "
+      f"({config.data.synthetic_videos} videos, seed {config.data.synthetic_seed}), base shape "
+      f"{config.optim.batch_size}x{config.data.num_frames}x{config.data.crop_size}², baseline "
+      f"{config.optim.max_epoch} epochs; evaluated on the `{config.data.eval_split}` split, "
+      f"{results[0].get('num_eval_videos')} videos x {config.eval.num_temporal_views} views."
       + (" QUICK variant." if quick else ""), "",
-      common.markdown_table(head, rows), "",
-      "Step time per shape (all runs; the gap between batch requests, see RunProbe):", "",
-      shapes, "", "Where the time goes:", ""]
-  lines += [f"- {time_budget(r, base, medians)}" for r in results if r["name"] != "baseline"]
+      common.markdown_table(head, rows), ""]
+  mg = [r for r in results if r["name"] == "long_short"]
+  if mg:
+    seeds = sorted(r["seed"] for r in mg if r["seed"] in bases)
+    base_runs, mg_runs = [bases[s] for s in seeds], [next(r for r in mg if r["seed"] == s) for s in seeds]
+    diffs = [m["top1"] - b["top1"] for m, b in zip(mg_runs, base_runs)]
+    speed = [b["train_seconds"] / m["train_seconds"] for m, b in zip(mg_runs, base_runs)]
+    above, compared = curve_above(mean_curve(mg_runs), mean_curve(base_runs))
+    lines += [
+        f"Over seeds {', '.join(map(str, seeds))} (mean ± standard deviation, then each seed):", "",
+        f"- baseline top-1: {_mean_sd([r['top1'] for r in base_runs])}",
+        f"- multigrid long+short top-1: {_mean_sd([r['top1'] for r in mg_runs])}",
+        f"- difference (multigrid − baseline, per seed): {_mean_sd(diffs)} points",
+        f"- measured training-loop speedup: {statistics.fmean(speed):.2f}x "
+        f"({', '.join(f'{x:.2f}' for x in speed)}); theoretical "
+        f"{mg_runs[0]['theoretical_speedup']:.2f}x",
+        f"- the mean multigrid curve lies above the mean baseline curve at {above} of the "
+        f"{compared} evaluation times where both exist", ""]
+  if any("crops" in r for r in results):
+    crops = sorted({c for r in results for c in r.get("crops", {})})
+    s0 = config.data.crop_size
+    crop_rows = []
+    for name in VARIANTS:
+      runs = [r for r in results if r["name"] == name and "crops" in r]
+      if runs:
+        crop_rows.append((LABELS[name], len(runs)) + tuple(
+            f"{100 * statistics.fmean(r['crops'][c] for r in runs):.1f}" for c in crops))
+    lines += [f"Top-1 (%) at other test crops (training crop {s0}; after precise BN; mean over "
+              "the seeds run):", "",
+              common.markdown_table(("run", "seeds") + tuple(
+                  f"{c} ({c / s0:.2g}x)" for c in crops), crop_rows), ""]
+  lines += ["Step time per shape (all runs; the gap between batch requests, see RunProbe):", "",
+            shapes, "", "Where the time goes:", ""]
+  lines += [f"- seed {r['seed']}: {time_budget(r, bases[r['seed']], medians)}"
+            for r in results if r["name"] != "baseline"]
   if results[0].get("isolated_base_step"):
     base_shape = max(medians, key=lambda s: (s[1], s[2], -s[0]))
     in_loop, alone = medians[base_shape], results[0]["isolated_base_step"]
@@ -244,11 +396,16 @@ def main(argv: Sequence[str]) -> None:
   if "baseline" not in names:
     names.insert(0, "baseline")
   names.sort(key=list(VARIANTS).index)
+  seeds = [int(x) for x in _SEEDS.value]
+  crops = [] if _NO_CROPS.value else test_crops(config)
 
   workdir = _WORKDIR.value or tempfile.mkdtemp(prefix="mgjax_mg_speedup_")
   results = []
-  for name in names:  # Own cache directory per run: every run compiles cold.
-    results.append(run_variant(config, name, os.path.join(workdir, name)))
+  for i, seed in enumerate(seeds):  # Own cache directory per run: every run compiles cold.
+    for name in names:
+      if i == 0 or name in SEEDED:
+        results.append(run_variant(config, name, seed, os.path.join(workdir, f"{name}_seed{seed}"),
+                                   crops))
   if not _NO_ISOLATED_STEP.value:
     print("[baseline] base-shape step alone ...", flush=True)
     results[0]["isolated_base_step"] = isolated_base_step(config)
