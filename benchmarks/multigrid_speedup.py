@@ -361,7 +361,7 @@ def report(results: list[dict[str, Any]], info, quick: bool, config) -> str:
     lines += [f"Top-1 (%) at other test crops (training crop {s0}; after precise BN; mean over "
               "the seeds run):", "",
               common.markdown_table(("run", "seeds") + tuple(
-                  f"{c} ({c / s0:.2g}x)" for c in crops), crop_rows), ""]
+                  f"{c} ({c / s0:.3g}x)" for c in crops), crop_rows), ""]
   lines += ["Step time per shape (all runs; the gap between batch requests, see RunProbe):", "",
             shapes, "", "Where the time goes:", ""]
   lines += [f"- seed {r['seed']}: {time_budget(r, bases[r['seed']], medians)}"
