@@ -13,7 +13,8 @@
 # limitations under the License.
 """Multigrid vs baseline: the same model and data, measured wall-clock speedup and accuracy.
 
-  python benchmarks/multigrid_speedup.py                    # configs/demo.py, one seed (~1 h)
+  python benchmarks/multigrid_speedup.py --variants baseline,long_short   # one seed, ~50 min
+  python benchmarks/multigrid_speedup.py                    # + the 4 ablation rows (~2 h)
   python benchmarks/multigrid_speedup.py --seeds 0,1,2      # 3 seeds of baseline and multigrid
   python benchmarks/multigrid_speedup.py --quick            # fewer videos and epochs (minutes)
   python benchmarks/multigrid_speedup.py --quick --config.optim.max_epoch=1 --variants baseline

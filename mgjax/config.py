@@ -327,7 +327,7 @@ def synthetic_demo(c: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
   # 32 consecutive frames (8 on the slow pathway) at a base batch of 4, not 16 frames at
   # stride 2 and batch 8 (the same B·T·S²): the long cycle's coarsest shape divides T by 4,
   # and at 4 frames (one on the slow pathway) the first segment learned nothing at any LR
-  # tried (benchmarks/RESULTS.md §0).
+  # tried (36-55% over seeds 0-2 against 73.5-77.5% with 32 frames, at 30 epochs).
   c.data.num_frames = 32
   c.data.sampling_rate = 1
   c.data.crop_size = 32
