@@ -28,3 +28,13 @@ os.environ.setdefault("JAX_PLATFORMS", "cpu")
 import pathlib  # pylint: disable=g-import-not-at-top,g-bad-import-order
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
+
+
+def load_config(path: os.PathLike):
+  """`get_config()` of a config file (a path, or relative to the repository)."""
+  import importlib.util  # pylint: disable=g-import-not-at-top
+  path = REPO / path
+  spec = importlib.util.spec_from_file_location(path.stem, path)
+  module = importlib.util.module_from_spec(spec)
+  spec.loader.exec_module(module)
+  return module.get_config()

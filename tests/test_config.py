@@ -13,10 +13,10 @@
 # limitations under the License.
 """Tests of the config defaults, the config files and validation (mgjax/config.py)."""
 
-import importlib.util
 
 import pytest
 
+import conftest
 from conftest import REPO
 from mgjax import config as config_lib
 from mgjax import multigrid
@@ -24,11 +24,7 @@ from mgjax import multigrid
 CONFIG_FILES = sorted(p for p in (REPO / "configs").rglob("*.py"))
 
 
-def load(path):
-  spec = importlib.util.spec_from_file_location(path.stem, path)
-  module = importlib.util.module_from_spec(spec)
-  spec.loader.exec_module(module)
-  return module.get_config()
+load = conftest.load_config
 
 
 def test_config_files_exist():

@@ -365,13 +365,9 @@ MIN_RES5_AT_SMALLEST_CROP = 1
 
 @pytest.mark.parametrize("config_file", ["configs/demo.py"])
 def test_small_scale_config_keeps_res5_maps_at_every_plan_shape(config_file):
-  import importlib.util  # pylint: disable=g-import-not-at-top
+  from conftest import load_config  # pylint: disable=g-import-not-at-top
   from mgjax import multigrid  # pylint: disable=g-import-not-at-top
-  root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-  spec = importlib.util.spec_from_file_location("config_file", os.path.join(root, config_file))
-  module = importlib.util.module_from_spec(spec)
-  spec.loader.exec_module(module)
-  config = module.get_config()
+  config = load_config(config_file)
   table = multigrid.Plan.from_config(config).step_table()
   smallest = int(table["crop_size"].min())
   assert smallest < config.data.crop_size  # The short cycle's smallest crop.

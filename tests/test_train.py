@@ -19,7 +19,6 @@ serves several tests; killed, preempted and multi-process runs are compared with
 
 import functools
 import glob
-import importlib.util
 import json
 import os
 import re
@@ -33,6 +32,7 @@ import numpy as np
 import pytest
 
 from conftest import REPO
+from conftest import load_config
 from mgjax import checkpointing
 from mgjax import config as config_lib
 from mgjax import multigrid
@@ -43,10 +43,7 @@ TINY = REPO / "configs" / "tiny.py"
 
 
 def tiny_config(cache, **overrides):
-  spec = importlib.util.spec_from_file_location("tiny", TINY)
-  module = importlib.util.module_from_spec(spec)
-  spec.loader.exec_module(module)
-  c = module.get_config()
+  c = load_config(TINY)
   c.data.cache_dir = str(cache / "data")
   c.train.compile_cache_dir = str(cache / "xla")
   c.train.checkpoint_every_steps = 4
