@@ -558,7 +558,8 @@ def load_init_params(config, params, rest, mesh) -> tuple[dict, dict]:
 
 
 def _minutes(seconds: float) -> str:
-  return f"{int(seconds // 60)} min {int(round(seconds % 60)):02d} s"
+  minutes, seconds = divmod(round(seconds), 60)  # Rounded first: 59.6 s is "1 min 00 s".
+  return f"{minutes} min {seconds:02d} s"
 
 
 def _reference_lines(summary: dict[str, Any], reference) -> list[str]:
