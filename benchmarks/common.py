@@ -315,7 +315,7 @@ class StepBench:
   def __init__(self, config, mesh=None):
     import functools  # pylint: disable=g-import-not-at-top
     import jax  # pylint: disable=g-import-not-at-top
-    from mgjax import multigrid, sharding, train  # pylint: disable=g-import-not-at-top,multiple-imports
+    from mgjax import compilation, multigrid, sharding, train  # pylint: disable=g-import-not-at-top,multiple-imports
     self.config = config
     self.mesh = mesh or sharding.make_mesh()
     self.plan = multigrid.Plan.from_config(config)
@@ -324,7 +324,7 @@ class StepBench:
     jax.block_until_ready(self.state)
     self.init_seconds = time.perf_counter() - start
     step_fn = functools.partial(train.train_step, model_def=self.model_def, config=config)
-    self.steps = train.CompiledSteps(step_fn, self.mesh, train.label_spec(config), self.state)
+    self.steps = compilation.CompiledSteps(step_fn, self.mesh, train.label_spec(config), self.state)
 
   def compile(self, key: tuple[int, int, int, int]) -> dict[str, float]:
     """Compiles the step of (B, T, S, BN group); returns seconds per phase and XLA's FLOPs.
@@ -406,6 +406,10 @@ def bts2(key: Sequence[int]) -> int:
 # Timestamps of a trainer run.
 
 
+class StopRun(Exception):
+  """Raised by a `RunProbe`'s input after `stop_after_batches` batches."""
+
+
 @dataclasses.dataclass
 class Eval:
   step: int
@@ -417,20 +421,28 @@ class Eval:
 class RunProbe:
   """Records when the trainer compiles, waits for data, steps and evaluates.
 
-  Inside the `with` block, `train.CompiledSteps.compile`, `pipeline.train_dataset`,
+  Inside the `with` block, `compilation.CompiledSteps.start`, `pipeline.train_dataset`,
   `train.precise_bn` and `evaluate.evaluate` are wrapped (the trainer looks them up at
   call time), so one `train.train_and_evaluate` call is measured without changing the
   trainer. All times are `time.perf_counter()` seconds.
 
   Attributes:
-    compiles: (step keys, seconds, end time) per compile call of the trainer.
+    steps: the trainer's `CompiledSteps` (its `log` and `waits` time each shape).
+    compile_start: when the trainer started compiling its step shapes.
     calls: time of each request for a training batch (one per step).
     waits: seconds each request waited for its batch.
     evals: each evaluation (precise BN + multi-view eval): step, start, end, metrics.
   """
 
-  def __init__(self):
-    self.compiles: list[tuple[list[tuple[int, ...]], float, float]] = []
+  def __init__(self, stop_after_batches: int = 0):
+    """
+    Args:
+      stop_after_batches: end the run (`StopRun` from the input) when this many
+        batches were taken (0 = never): measures a start-up without training on.
+    """
+    self.stop_after_batches = stop_after_batches
+    self.steps = None
+    self.compile_start: float | None = None
     self.calls: list[float] = []
     self.waits: list[float] = []
     self.evals: list[Eval] = []
@@ -440,23 +452,19 @@ class RunProbe:
 
   @contextlib.contextmanager
   def attach(self):
+    from mgjax import compilation  # pylint: disable=g-import-not-at-top
     from mgjax import evaluate as evaluate_lib  # pylint: disable=g-import-not-at-top
     from mgjax import train  # pylint: disable=g-import-not-at-top
     from mgjax.data import pipeline  # pylint: disable=g-import-not-at-top
     probe = self
-    # The trainer compiles through `compile_all(keys)` (or, in older versions, one
-    # `compile(key)` per shape): time whichever it has.
-    method = "compile_all" if hasattr(train.CompiledSteps, "compile_all") else "compile"
-    saved = (getattr(train.CompiledSteps, method), pipeline.train_dataset, train.precise_bn,
+    saved = (compilation.CompiledSteps.start, pipeline.train_dataset, train.precise_bn,
              evaluate_lib.evaluate)
-    compile_, train_dataset, precise_bn, evaluate = saved
+    start_, train_dataset, precise_bn, evaluate = saved
 
-    def compile_wrapper(steps_self, keys, *args, **kwargs):
-      start = time.perf_counter()
-      out = compile_(steps_self, keys, *args, **kwargs)
-      keys = [tuple(k) for k in keys] if method == "compile_all" else [tuple(keys)]
-      probe.compiles.append((keys, time.perf_counter() - start, time.perf_counter()))
-      return out
+    def start_wrapper(steps_self, keys, *args, **kwargs):
+      if probe.steps is None:
+        probe.steps, probe.compile_start = steps_self, time.perf_counter()
+      return start_(steps_self, keys, *args, **kwargs)
 
     def dataset_wrapper(config, plan, start_step=0, *args, **kwargs):
       probe._first_step = start_step  # pylint: disable=protected-access
@@ -471,6 +479,8 @@ class RunProbe:
             return
           probe.calls.append(t)
           probe.waits.append(time.perf_counter() - t)
+          if len(probe.calls) == probe.stop_after_batches:
+            raise StopRun()
           yield batch
       return timed()
 
@@ -486,7 +496,7 @@ class RunProbe:
       probe._pending_eval = None  # pylint: disable=protected-access
       return result
 
-    setattr(train.CompiledSteps, method, compile_wrapper)
+    compilation.CompiledSteps.start = start_wrapper
     pipeline.train_dataset = dataset_wrapper
     train.precise_bn = precise_bn_wrapper
     evaluate_lib.evaluate = evaluate_wrapper
@@ -495,21 +505,32 @@ class RunProbe:
       yield self
     finally:
       self.end = time.perf_counter()
-      setattr(train.CompiledSteps, method, saved[0])
+      compilation.CompiledSteps.start = saved[0]
       pipeline.train_dataset, train.precise_bn, evaluate_lib.evaluate = saved[1:]
 
   # ------------------------------------------------------------------ derived timings
   @property
   def compile_seconds(self) -> float:
-    return sum(c[1] for c in self.compiles)
+    """Seconds compiling or loading step shapes (on the trainer's compile thread)."""
+    return self.steps.compile_seconds if self.steps else 0.0
+
+  @property
+  def compile_wait_seconds(self) -> float:
+    """Seconds the training loop waited for step shapes to be compiled."""
+    return self.steps.wait_seconds if self.steps else 0.0
 
   @property
   def compiled_keys(self) -> list[tuple[int, ...]]:
-    return [k for keys, _, _ in self.compiles for k in keys]
+    return [entry[0] for entry in self.steps.log] if self.steps else []
+
+  @property
+  def compile_end(self) -> float:
+    """When the last step shape was ready."""
+    return max((entry[3] for entry in self.steps.log), default=self.start) if self.steps else self.start
 
   @property
   def first_step_time(self) -> float:
-    """When the first training batch was requested (compiles are done by then)."""
+    """When the first training batch was requested."""
     return self.calls[0] if self.calls else self.end
 
   def train_end_time(self) -> float:
@@ -524,7 +545,7 @@ class RunProbe:
   def train_seconds(self) -> float:
     """Wall time of the training loop: first step to last, without evaluations."""
     end = self.train_end_time()
-    return end - self.first_step_time - self.eval_seconds_before(end)
+    return end - self.first_step_time - self.eval_seconds_before(end) - self.compile_wait_seconds
 
   def train_seconds_at(self, t: float) -> float:
     return t - self.first_step_time - self.eval_seconds_before(t)
@@ -577,6 +598,10 @@ def train_with_probe(config, workdir: str, *, evaluate_at_end: bool = True) -> d
   plan = multigrid.Plan.from_config(pipeline.prepare(config))
   if os.path.exists(workdir):  # Never resume an earlier measurement.
     shutil.rmtree(workdir)
+  # Every shape compiled before step 0: a compile beside the loop would share the
+  # host's cores with the steps being timed.
+  config = config.copy_and_resolve_references()
+  config.train.background_compile = False
   probe = RunProbe()
   with probe.attach():
     summary = train.train_and_evaluate(config, workdir, evaluate_at_end=evaluate_at_end)

@@ -90,13 +90,13 @@ def plan_config(path: str, overrides: Sequence[str] = (), dtype: str = ""):
 
 def cases(names: list[str], args: argparse.Namespace) -> list[tuple[str, Any, tuple]]:
   """(label, config, step key) of each measurement, grouped by config."""
-  from mgjax import multigrid, train  # pylint: disable=g-import-not-at-top,multiple-imports
+  from mgjax import compilation, multigrid  # pylint: disable=g-import-not-at-top,multiple-imports
   out = []
   plan_shapes = args.plan_shapes
   for name in names:
     if name == "plan":
       config = plan_config(args.plan_config, args.plan_set, args.dtype)
-      keys = train.step_keys(multigrid.Plan.from_config(config))
+      keys = compilation.step_keys(multigrid.Plan.from_config(config))
       if plan_shapes:  # The base shape and the smallest-crop shapes first.
         base = keys[-1] if keys[-1][:3] == multigrid.Plan.from_config(config).base_shape else keys[0]
         rest = sorted((k for k in keys if k != base), key=lambda k: (k[2], k[1]))
@@ -266,14 +266,14 @@ def plan_estimate(config, results: list[dict[str, Any]], framework: str) -> dict
     {"multigrid_s", "baseline_s", "speedup", "theoretical_speedup"}, or None when a
     shape was not measured.
   """
-  from mgjax import multigrid, train  # pylint: disable=g-import-not-at-top,multiple-imports
+  from mgjax import compilation, multigrid  # pylint: disable=g-import-not-at-top,multiple-imports
   plan = multigrid.Plan.from_config(config)
   median = {tuple(r["key"]): r[f"{framework}_stats"].median for r in results
             if r[f"{framework}_stats"].n}
   table = plan.step_table()
   counts = collections.Counter(zip(*(table[k].tolist() for k in (
       "batch_size", "num_frames", "crop_size", "bn_group_size"))))
-  base_key = train.step_keys(plan.baseline)[0]
+  base_key = compilation.step_keys(plan.baseline)[0]
   if any(k not in median for k in list(counts) + [base_key]):
     return None
   mg = sum(n * median[k] for k, n in counts.items())

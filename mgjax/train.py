@@ -16,8 +16,8 @@
 The train state is a pytree of pure arrays (parameters, BatchNorm statistics and
 RNG state of the NNX model, optimizer state, step). Each step is a pure function
 compiled with `jax.jit` ahead of time for every distinct (B, T, S, BN group) of the
-multigrid plan, before step 0, and JAX's persistent compilation cache makes a
-restart skip the compiles. The plan decides everything that changes over the run
+multigrid plan, on a thread beside training, and stored so that a restart loads
+it instead of compiling (`compilation.py`). The plan decides everything that changes over the run
 (shapes, LR, BN groups); the input pipeline is a pure function of the step, so a
 restored checkpoint continues bit-for-bit.
 """
@@ -40,6 +40,7 @@ import numpy as np
 import optax
 
 from mgjax import checkpointing
+from mgjax import compilation
 from mgjax import config as config_lib
 from mgjax import multigrid
 from mgjax import sharding
@@ -47,7 +48,6 @@ from mgjax.models import layers
 from mgjax.models import registry
 
 State = dict[str, Any]
-StepKey = tuple[int, int, int, int]  # (global batch, T, S, BN group size).
 
 
 # Tests only: the process kills itself (SIGKILL) right after this global step.
@@ -207,72 +207,6 @@ def eval_step(state: State, video: jax.Array, *, model_def: ModelDef,
   return jax.nn.sigmoid(logits) if config.data.multi_label else jax.nn.softmax(logits)
 
 
-class CompiledSteps:
-  """One ahead-of-time compiled train step per distinct (B, T, S, BN group).
-
-  Compiles every shape of the plan before step 0; calling a shape that was not
-  compiled is an error rather than a silent recompilation.
-  """
-
-  def __init__(self, step_fn: Callable, mesh: jax.sharding.Mesh, label_shape: Callable,
-               state: State):
-    self._fn, self._mesh, self._label_shape = step_fn, mesh, label_shape
-    self._state = jax.tree.map(
-        lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=x.sharding), state)
-    self.executables: dict[StepKey, Any] = {}
-
-  def jitted(self, key: StepKey) -> tuple[Any, tuple[Any, ...]]:
-    """The jitted step of one shape and its abstract arguments (state, batch, LR)."""
-    b, t, s, g = key
-    batch = sharding.abstract_batch(self._mesh, {
-        "video": ((b, t, s, s, 3), jnp.uint8), "label": self._label_shape(b)})
-    lr = jax.ShapeDtypeStruct((), jnp.float32, sharding=sharding.replicated(self._mesh))
-    fn = jax.jit(lambda st, bt, lr: self._fn(st, bt, lr, bn_group_size=g), donate_argnums=0)
-    return fn, (self._state, batch, lr)
-
-  def lower(self, key: StepKey):
-    """Traces and lowers the step for one shape (Python; not thread-safe)."""
-    fn, args = self.jitted(key)
-    return fn.lower(*args)
-
-  def compile_all(self, keys: list[StepKey], log: Callable[[str], None] = logging.info) -> None:
-    """Compiles every shape, one after the other, with a progress line per shape.
-
-    One at a time on purpose: XLA already spreads one compile over the host's cores.
-    Compiling the demo's 10 shapes on a thread per core took 138 s against 122 s in
-    turn (2 cores, measured twice each), and on one H200 three Kinetics shapes
-    compiling together had not finished after 220 s where one took 48 s. With the
-    persistent cache warm each compile is a cache read.
-    """
-    start = time.perf_counter()
-    for i, key in enumerate(keys):
-      self.executables[key] = self.lower(key).compile()
-      log(f"Compiled step shape {i + 1}/{len(keys)} B={key[0]} T={key[1]} S={key[2]} "
-          f"bn_group={key[3]} ({time.perf_counter() - start:.1f}s)")
-
-  def __call__(self, key: StepKey, state: State, batch: dict[str, jax.Array], lr: float):
-    lr = jax.device_put(np.float32(lr), sharding.replicated(self._mesh))
-    return self.executables[key](state, batch, lr)
-
-
-def step_keys(plan: multigrid.Plan) -> list[StepKey]:
-  """The distinct (B, T, S, BN group) of the plan's steps, in order of first use."""
-  table = plan.step_table()
-  cols = np.stack([table[k] for k in ("batch_size", "num_frames", "crop_size", "bn_group_size")], 1)
-  _, first = np.unique(cols, axis=0, return_index=True)
-  return [tuple(int(v) for v in cols[i]) for i in sorted(first)]
-
-
-# ----------------------------------------------------------------------- loop
-def setup_compilation_cache(config: ml_collections.ConfigDict, workdir: str) -> str:
-  """Turns on JAX's persistent compilation cache (restarts skip compiles)."""
-  path = config.train.compile_cache_dir or os.path.join(workdir, "compile_cache")
-  jax.config.update("jax_compilation_cache_dir", path)
-  jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
-  jax.config.update("jax_persistent_cache_min_entry_size_bytes", -1)
-  return path
-
-
 class _Preemption:
   """Turns SIGTERM (TPU preemption, job schedulers) into a flag the loop polls."""
 
@@ -331,37 +265,39 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str, *,
   from mgjax import schedule  # pylint: disable=g-import-not-at-top
 
   os.makedirs(workdir, exist_ok=True)
-  setup_compilation_cache(config, workdir)
+  cache_dir = compilation.setup_persistent_cache(config, workdir)
   mesh = mesh or sharding.make_mesh()
   config_lib.validate(config, num_devices=mesh.size)
   config = pipeline.prepare(config)  # Resolves data.root (builds the synthetic set).
   plan = multigrid.Plan.from_config(config)
-  write_config(config, workdir)
-  writer = metric_writers.create_default_writer(workdir, just_logging=jax.process_index() > 0)
-  if jax.process_index() == 0:
-    schedule.plot(plan, os.path.join(workdir, "schedule.png"))
   last = plan.num_steps if not config.train.max_steps else min(plan.num_steps, config.train.max_steps)
 
   model_def, state = init_state(config, mesh)
   ckpt = checkpointing.Checkpointer(os.path.join(workdir, "checkpoints"), config.train.keep_checkpoints)
-  start = ckpt.latest_step()
-  if start is not None:
+  start = ckpt.latest_step() or 0
+  # The step shapes from `start` on compile on a thread from here on, beside the
+  # restore, the input pipeline's start-up and the first steps (the state's shapes do
+  # not depend on its values, so the fresh state describes the restored one).
+  step_fn = functools.partial(train_step, model_def=model_def, config=config)
+  labels = label_spec(config)
+  compiled = compilation.CompiledSteps(
+      step_fn, mesh, labels, state, cache=compilation.ExecutableCache(
+          os.path.join(cache_dir, "steps"),
+          compilation.step_context(config, mesh, state, labels, {})))
+  compiled.start(compilation.step_keys(plan, start, last))
+  if start:
     state = ckpt.restore(state, start)
     logging.info("Resumed from the checkpoint at step %d.", start)
-  else:
-    start = 0
-    if config.train.init_from:
-      params, rest = load_init_params(config, state["params"], state["rest"], mesh)
-      state = dict(state, params=params, rest=rest)
-  start = int(jax.device_get(state["step"]))
-
-  step_fn = functools.partial(train_step, model_def=model_def, config=config)
-  compiled = CompiledSteps(step_fn, mesh, label_spec(config), state)
-  keys = step_keys(plan)
+  elif config.train.init_from:
+    params, rest = load_init_params(config, state["params"], state["rest"], mesh)
+    state = dict(state, params=params, rest=rest)
+  write_config(config, workdir)
+  writer = metric_writers.create_default_writer(workdir, just_logging=jax.process_index() > 0)
+  if jax.process_index() == 0:
+    schedule.plot(plan, os.path.join(workdir, "schedule.png"))
+  if not config.train.background_compile:
+    compiled.compile_all(compilation.step_keys(plan, start, last))
   table = plan.step_table()
-  needed = sorted(set(map(tuple, np.stack([table[k][start:last] for k in (
-      "batch_size", "num_frames", "crop_size", "bn_group_size")], 1).tolist())), key=keys.index)
-  compiled.compile_all(needed)
 
   eval_steps = _eval_steps(config, plan, last)
   segment_ends = {s.first_step + s.num_steps for s in plan.segments}
@@ -376,8 +312,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str, *,
     for step in range(start, last):
       with timer.waiting():
         local = next(batches)
-      key = tuple(int(table[k][step]) for k in ("batch_size", "num_frames", "crop_size",
-                                                 "bn_group_size"))
+      key = compilation.step_key(table, step)
       failed = int(np.sum(local.pop("failed", 0)))
       state, metrics = compiled(key, state, sharding.global_batch(mesh, local), table["lr"][step])
       if pending is not None:
@@ -404,16 +339,19 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str, *,
         summary["preempted"] = True
         break
     else:
-      summary["train_seconds"] = time.perf_counter() - loop_start - eval_seconds
+      summary["train_seconds"] = (time.perf_counter() - loop_start - eval_seconds
+                                  - compiled.wait_seconds)
       if evaluate_at_end and last > start:
         state = _evaluate(config, plan, mesh, model_def, state, writer, last, workdir, evaluate_lib,
                           summary=summary)
   finally:
+    compiled.close()
     ckpt.close()
     preemption.restore()
     writer.flush()
   summary.update(final_step=int(jax.device_get(state["step"])), failed_clips=timer.failed,
-                 compiled_shapes=len(compiled.executables))
+                 compiled_shapes=len(compiled.log), compile_seconds=compiled.compile_seconds,
+                 compile_wait_seconds=compiled.wait_seconds)
   return summary
 
 
@@ -590,8 +528,10 @@ def print_summary(summary: dict[str, Any], workdir: str, reference=None) -> None
       run's (optional).
   """
   lines = [f"Trained to step {summary['final_step']} (started at {summary['start_step']}); "
-           f"{summary['compiled_shapes']} compiled step shapes; "
-           f"{summary['failed_clips']} clips failed to decode and were replaced."]
+           f"{summary['failed_clips']} clips failed to decode and were replaced.",
+           f"Step shapes: {summary['compiled_shapes']} compiled or loaded in "
+           f"{summary['compile_seconds']:.0f} s; the loop waited {summary['compile_wait_seconds']:.0f} s "
+           "for them."]
   if "train_seconds" in summary:
     lines.append(f"Training loop: {_minutes(summary['train_seconds'])} (compiles and evaluations "
                  "excluded).")

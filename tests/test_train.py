@@ -22,6 +22,7 @@ import glob
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -34,6 +35,7 @@ import pytest
 from conftest import REPO
 from conftest import load_config
 from mgjax import checkpointing
+from mgjax import compilation
 from mgjax import config as config_lib
 from mgjax import multigrid
 from mgjax import sharding
@@ -159,7 +161,7 @@ def test_one_compile_per_step_shape(reference, cache):
   plan = multigrid.Plan.from_config(train_config_prepared(cache))
   traces = reference["traces"]
   assert len(traces) == len(set(traces)), "a step shape was compiled twice"
-  keys = train.step_keys(plan)
+  keys = compilation.step_keys(plan)
   assert sorted(((b, t, s, s, 3), g) for b, t, s, g in keys) == sorted(traces)
   assert reference["summary"]["compiled_shapes"] == len(keys)
 
@@ -175,8 +177,8 @@ def test_step_executable_does_not_depend_on_the_lr_schedule(cache):
     c = tiny_config(cache, **overrides)
     model_def, state = train.init_state(c, mesh)
     step_fn = functools.partial(train.train_step, model_def=model_def, config=c)
-    steps = train.CompiledSteps(step_fn, mesh, train.label_spec(c), state)
-    key = train.step_keys(multigrid.Plan.from_config(c))[0]
+    steps = compilation.CompiledSteps(step_fn, mesh, train.label_spec(c), state)
+    key = compilation.step_keys(multigrid.Plan.from_config(c))[0]
     texts.append(steps.lower(key).as_text())
   assert texts[0] == texts[1] == texts[2]
 
@@ -336,3 +338,22 @@ def test_two_processes_equal_one_process(reference, cache, tmp_path):
   # The evaluation on two hosts counts every video exactly once.
   result = json.load(open(workdir / "eval_5.json"))
   assert result["metrics"]["num_videos"] == 12 and result["metrics"]["num_views"] == 24
+
+
+def test_restarts_from_jax_cache_alone_store_no_executable(reference, cache, tmp_path):
+  """With the executable cache emptied, a run's steps come from JAX's persistent cache.
+
+  On XLA:CPU those do not serialize back with their machine code, so none may be stored:
+  a later restart must still run (before the fix it failed at its first step with
+  "Function ... not found").
+  """
+  del reference  # Filled both caches.
+  steps_dir = os.path.join(tiny_config(cache).train.compile_cache_dir, "steps")
+  stored = set(os.listdir(steps_dir))
+  assert stored
+  shutil.rmtree(steps_dir)
+  for i in range(2):
+    result = run_main(cache, str(tmp_path / f"run{i}"), "--mode=train", train__max_steps=2)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "2 compiled or loaded" in result.stdout + result.stderr
+  assert not os.path.isdir(steps_dir) or not os.listdir(steps_dir)
