@@ -429,6 +429,7 @@ class RunProbe:
   Attributes:
     steps: the trainer's `CompiledSteps` (its `log` and `waits` time each shape).
     compile_start: when the trainer started compiling its step shapes.
+    first_step_end: when the first training step's result was ready.
     calls: time of each request for a training batch (one per step).
     waits: seconds each request waited for its batch.
     evals: each evaluation (precise BN + multi-view eval): step, start, end, metrics.
@@ -443,6 +444,7 @@ class RunProbe:
     self.stop_after_batches = stop_after_batches
     self.steps = None
     self.compile_start: float | None = None
+    self.first_step_end: float | None = None
     self.calls: list[float] = []
     self.waits: list[float] = []
     self.evals: list[Eval] = []
@@ -452,19 +454,27 @@ class RunProbe:
 
   @contextlib.contextmanager
   def attach(self):
+    import jax  # pylint: disable=g-import-not-at-top
     from mgjax import compilation  # pylint: disable=g-import-not-at-top
     from mgjax import evaluate as evaluate_lib  # pylint: disable=g-import-not-at-top
     from mgjax import train  # pylint: disable=g-import-not-at-top
     from mgjax.data import pipeline  # pylint: disable=g-import-not-at-top
     probe = self
-    saved = (compilation.CompiledSteps.start, pipeline.train_dataset, train.precise_bn,
-             evaluate_lib.evaluate)
-    start_, train_dataset, precise_bn, evaluate = saved
+    saved = (compilation.CompiledSteps.start, compilation.CompiledSteps.__call__,
+             pipeline.train_dataset, train.precise_bn, evaluate_lib.evaluate)
+    start_, call_, train_dataset, precise_bn, evaluate = saved
 
     def start_wrapper(steps_self, keys, *args, **kwargs):
       if probe.steps is None:
         probe.steps, probe.compile_start = steps_self, time.perf_counter()
       return start_(steps_self, keys, *args, **kwargs)
+
+    def call_wrapper(steps_self, *args, **kwargs):
+      out = call_(steps_self, *args, **kwargs)
+      if probe.first_step_end is None:  # Waits for the first step only.
+        jax.block_until_ready(out)
+        probe.first_step_end = time.perf_counter()
+      return out
 
     def dataset_wrapper(config, plan, start_step=0, *args, **kwargs):
       probe._first_step = start_step  # pylint: disable=protected-access
@@ -497,6 +507,7 @@ class RunProbe:
       return result
 
     compilation.CompiledSteps.start = start_wrapper
+    compilation.CompiledSteps.__call__ = call_wrapper
     pipeline.train_dataset = dataset_wrapper
     train.precise_bn = precise_bn_wrapper
     evaluate_lib.evaluate = evaluate_wrapper
@@ -505,8 +516,8 @@ class RunProbe:
       yield self
     finally:
       self.end = time.perf_counter()
-      compilation.CompiledSteps.start = saved[0]
-      pipeline.train_dataset, train.precise_bn, evaluate_lib.evaluate = saved[1:]
+      compilation.CompiledSteps.start, compilation.CompiledSteps.__call__ = saved[:2]
+      pipeline.train_dataset, train.precise_bn, evaluate_lib.evaluate = saved[2:]
 
   # ------------------------------------------------------------------ derived timings
   @property

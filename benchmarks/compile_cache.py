@@ -79,9 +79,8 @@ OPTION_SETS = {
     "no expensive LLVM passes": {"xla_llvm_disable_expensive_passes": True},
     "codegen split 4": {"xla_cpu_parallel_codegen_split_count": 4},
 }
-# Stopped after this many batch requests: the third request marks the end of step 0
-# (the trainer checks each step's metrics one step late).
-_STOP_AFTER_BATCHES = 3
+# Stopped at the second batch request, after step 0 ran (`RunProbe.first_step_end`).
+_STOP_AFTER_BATCHES = 2
 
 
 def plan_keys(config) -> list[tuple[int, int, int, int]]:
@@ -130,9 +129,9 @@ def compiler_options(bench, keys, num_steps: int) -> list[dict]:
   rows = []
   for key in keys:
     batch = bench.random_batch(key)
-    lowered = bench.steps.lower(key)
     for round_ in range(2):
       for name, options in OPTION_SETS.items():
+        lowered = bench.steps.lower(key)  # Afresh: a lowering keeps what it compiled.
         t = time.perf_counter()
         executable = lowered.compile(compiler_options=options or None)
         compile_s = time.perf_counter() - t
@@ -166,7 +165,7 @@ def child() -> None:
   common.write_json(_CHILD_JSON.value, dict(
       imports=imported - _PROCESS_START, until_compile=wall(probe.compile_start),
       compile=probe.compile_seconds, compile_wait=probe.compile_wait_seconds,
-      until_training=wall(probe.first_step_time), until_first_step_end=wall(probe.calls[-1]),
+      until_training=wall(probe.first_step_time), until_first_step_end=wall(probe.first_step_end),
       process_start=_PROCESS_START, shapes=len(log),
       loaded=sum(source == "loaded" for _, source, _, _ in log)))
 

@@ -191,6 +191,19 @@ def validate(c: ml_collections.ConfigDict, num_devices: int | None = None) -> No
   if not 0 < lo <= hi or lo < c.data.crop_size:
     raise _err("data.jitter_scales", c.data.jitter_scales,
                f"need crop_size ({c.data.crop_size}) <= low <= high")
+  for field, value in (("optim.base_lr", c.optim.base_lr), ("optim.batch_size", c.optim.batch_size),
+                       ("optim.max_epoch", c.optim.max_epoch)):
+    if value <= 0:
+      raise _err(field, value, "must be > 0")
+  for field, value in (("optim.warmup_start_lr", c.optim.warmup_start_lr),
+                       ("optim.cosine_end_lr", c.optim.cosine_end_lr),
+                       ("optim.weight_decay", c.optim.weight_decay)):
+    if value < 0:
+      raise _err(field, value, "must be >= 0")
+  if not 0 < c.optim.gamma <= 1:
+    raise _err("optim.gamma", c.optim.gamma, "must be in (0, 1]")
+  if not 0 <= c.optim.momentum < 1:
+    raise _err("optim.momentum", c.optim.momentum, "must be in [0, 1)")
   steps = tuple(c.optim.steps)
   if not steps or steps[0] != 0 or list(steps) != sorted(set(steps)):
     raise _err("optim.steps", steps, "must start at 0 and increase strictly")

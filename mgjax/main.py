@@ -34,6 +34,7 @@ import jax
 from ml_collections import config_flags
 
 from mgjax import config as config_lib
+from mgjax.models import registry
 
 _CONFIG = config_flags.DEFINE_config_file("config", None, "Experiment config file.", lock_config=True)
 _WORKDIR = flags.DEFINE_string("workdir", None, "Checkpoints, logs and results go here.")
@@ -66,6 +67,7 @@ def setup():
     raise app.UsageError("--config and --workdir are required.")
   try:
     config_lib.validate(config)  # Before anything compiles or reads data.
+    registry.check_config(config.model)
   except config_lib.ConfigError as e:
     sys.exit(f"error: {e}")
   # TensorFlow serves tf.data only: keep it off the accelerators JAX uses.

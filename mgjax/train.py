@@ -268,6 +268,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str, *,
   cache_dir = compilation.setup_persistent_cache(config, workdir)
   mesh = mesh or sharding.make_mesh()
   config_lib.validate(config, num_devices=mesh.size)
+  registry.check_config(config.model)
   config = pipeline.prepare(config)  # Resolves data.root (builds the synthetic set).
   plan = multigrid.Plan.from_config(config)
   last = plan.num_steps if not config.train.max_steps else min(plan.num_steps, config.train.max_steps)

@@ -74,6 +74,11 @@ def test_unknown_field_fails_naming_it():
     ("optim.steps", (0, 50, 20), "optim.steps"),
     ("optim.max_epoch", 150, "optim.max_epoch"),
     ("data.jitter_scales", (128, 320), "data.jitter_scales"),
+    ("optim.base_lr", -1.0, r"optim.base_lr = -1.0 is invalid: must be > 0"),
+    ("optim.base_lr", 0.0, r"optim.base_lr.*> 0"),
+    ("optim.weight_decay", -1e-4, r"optim.weight_decay.*>= 0"),
+    ("optim.momentum", 1.0, r"optim.momentum.*\[0, 1\)"),
+    ("optim.gamma", 0.0, r"optim.gamma.*\(0, 1\]"),
 ])
 def test_bad_values_fail_naming_the_field(field, value, message):
   c = config_lib.base()

@@ -228,6 +228,17 @@ def test_tiny_overrides_and_checks():
     registry.create_model(_model_config("slowfast_r50_8x8", width=4), rngs=nnx.Rngs(0))
 
 
+def test_config_check_names_the_field_before_building():
+  registry.check_config(config_lib.base().model)
+  model = config_lib.base().model
+  model.name = "slowfast_r51_8x8"
+  with pytest.raises(config_lib.ConfigError, match=r"config.model.name: unknown model 'slowfast_r51"):
+    registry.check_config(model)
+  model.name, model.width = "slowfast_r50_8x8", 4
+  with pytest.raises(config_lib.ConfigError, match=r"config.model: width 4 leaves the fast pathway"):
+    registry.check_config(model)
+
+
 def _flat_torch(model):
   """The model's state in PySlowFast naming as torch tensors (kernels back to torch layout)."""
   out = {}

@@ -272,6 +272,11 @@ def test_bad_config_fails_before_compiling(cache, tmp_path):
   assert not (workdir / "checkpoints").exists()
   out = run_main(cache, workdir, "--config.optim.lr_polcy=cosine")
   assert out.returncode != 0 and "lr_polcy" in out.stderr
+  # The model is checked before the dataset is looked at (its cache is empty here).
+  out = run_main(cache, workdir, data__cache_dir=str(tmp_path / "no_data"),
+                 model__name="slowfast_r51_8x8")
+  assert out.returncode != 0 and "config.model.name: unknown model 'slowfast_r51_8x8'" in out.stderr
+  assert not (tmp_path / "no_data").exists()
 
 
 def test_init_from_checkpoint_reinitialises_a_different_head(reference, cache):

@@ -44,6 +44,7 @@ from typing import Any
 import jax.numpy as jnp
 from flax import nnx
 
+from mgjax import config as config_lib
 from mgjax.models.resnet3d import ArchSpec, VideoResNet
 
 R50 = (3, 4, 6, 3)
@@ -146,6 +147,20 @@ def arch_from_config(model_config: Any) -> ArchSpec:
                              stem_stride=getattr(model_config, "stem_stride", 0) or 0,
                              stem_pool=bool(getattr(model_config, "stem_pool", True)),
                              spatial_strides=tuple(getattr(model_config, "spatial_strides", ()) or ()))
+
+
+def check_config(model_config: Any) -> None:
+  """Checks that `config.model` names a model that can be built, before any data is read.
+
+  Raises:
+    config.ConfigError: naming the field, for an unknown name or an override (width,
+      depths, strides) that the architecture cannot take.
+  """
+  try:
+    arch_from_config(model_config)
+  except ValueError as e:
+    field = "model.name" if model_config.name not in MODELS else "model"
+    raise config_lib.ConfigError(f"config.{field}: {e}") from None
 
 
 def create_model(model_config: Any, *, rngs: nnx.Rngs) -> VideoResNet:
