@@ -19,6 +19,7 @@ import logging
 import os
 
 import jax
+from jax.experimental.compilation_cache import compilation_cache as jax_cache
 import numpy as np
 import pytest
 
@@ -76,10 +77,17 @@ def setup():
 
 @pytest.fixture(scope="module")
 def cache_dir(tmp_path_factory):
-  """One executable cache for the module: a later test loads what an earlier one compiled."""
-  # Here every compile is fresh: JAX's persistent cache (which the trainer turns on) is off.
-  assert jax.config.jax_compilation_cache_dir is None
-  return str(tmp_path_factory.mktemp("executables"))
+  """One executable cache for the module: a later test loads what an earlier one compiled.
+
+  JAX's persistent cache (which the trainer turns on, maybe earlier in this process) is
+  off while it lives, so every compile here is fresh.
+  """
+  previous = jax.config.jax_compilation_cache_dir
+  jax.config.update("jax_compilation_cache_dir", None)
+  jax_cache.reset_cache()
+  yield str(tmp_path_factory.mktemp("executables"))
+  jax.config.update("jax_compilation_cache_dir", previous)
+  jax_cache.reset_cache()
 
 
 def test_step_keys_in_order_of_first_use_and_from_a_start_step():
