@@ -27,6 +27,9 @@ os.environ.setdefault("JAX_PLATFORMS", "cpu")
 
 import pathlib  # pylint: disable=g-import-not-at-top,g-bad-import-order
 
+from absl import logging  # pylint: disable=g-import-not-at-top,g-bad-import-order
+import pytest  # pylint: disable=g-import-not-at-top,g-bad-import-order
+
 REPO = pathlib.Path(__file__).resolve().parent.parent
 
 
@@ -38,3 +41,12 @@ def load_config(path: os.PathLike):
   module = importlib.util.module_from_spec(spec)
   spec.loader.exec_module(module)
   return module.get_config()
+
+
+@pytest.fixture(autouse=True)
+def restore_absl_verbosity():
+  """Undoes a CLI's `logging.set_verbosity` (the converter's main sets ERROR), so
+  that a later test in the same worker still sees the warnings it asserts on."""
+  level = logging.get_verbosity()
+  yield
+  logging.set_verbosity(level)
