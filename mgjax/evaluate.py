@@ -151,7 +151,11 @@ def evaluate(config: ml_collections.ConfigDict, mesh: jax.sharding.Mesh, model_d
   predictions = [dict(video_id=int(v), label=(np.flatnonzero(l).tolist() if multi else int(l)),
                       top5=np.argsort(-s)[:5].tolist(), top5_scores=np.sort(s)[::-1][:5].tolist())
                  for v, s, l in zip(videos, video_scores, video_labels)]
-  logging.info("Evaluation: %s", metrics)
+  if multi:
+    logging.info("Evaluation: mAP %.2f%% over %d videos.", 100 * metrics["mAP"], len(videos))
+  else:
+    logging.info("Evaluation: top-1 %.2f%%, top-5 %.2f%% over %d videos.", 100 * metrics["top1"],
+                 100 * metrics["top5"], len(videos))
   if output_path and jax.process_index() == 0:
     with open(output_path, "w") as f:
       json.dump(dict(metrics=metrics, predictions=predictions), f, indent=1)

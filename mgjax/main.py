@@ -24,8 +24,15 @@ the same workdir resumes from the latest checkpoint.
 from __future__ import annotations
 
 import json
+import logging as std_logging
 import os
 import sys
+
+# Before TensorFlow loads (here and in the dataset builder's worker processes): its C++
+# INFO/WARNING lines are not for the user. TF 2.21 still prints two lines at import
+# (the oneDNN note, before absl's C++ logging is set up) whatever this says:
+# tensorflow/tensorflow#100442.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from absl import app
 from absl import flags
@@ -46,6 +53,19 @@ _COORDINATOR = flags.DEFINE_string(
     "tests). TPU pods and SLURM are detected without it.")
 _NUM_PROCESSES = flags.DEFINE_integer("num_processes", None, "With --coordinator_address.")
 _PROCESS_ID = flags.DEFINE_integer("process_id", None, "With --coordinator_address.")
+
+
+class LibraryInfoFilter(std_logging.Filter):
+  """Lets through mgjax's own INFO lines and every warning; drops the libraries' INFO
+  (orbax's save scheduling, clu's echo of every metric: about 1,500 lines in the demo).
+
+  absl attributes each record to the module that called it, so the path tells them apart.
+  """
+
+  _PACKAGE = os.path.dirname(os.path.abspath(__file__)) + os.sep
+
+  def filter(self, record: std_logging.LogRecord) -> bool:
+    return record.levelno >= std_logging.WARNING or record.pathname.startswith(self._PACKAGE)
 
 
 def _initialize_distributed() -> None:
@@ -87,6 +107,8 @@ def setup():
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError("Too many command-line arguments.")
+  if logging.get_verbosity() < logging.DEBUG:  # -v 1 (--verbosity=1) shows the libraries' lines.
+    logging.get_absl_handler().addFilter(LibraryInfoFilter())
   config, workdir = setup()
   from mgjax import evaluate  # pylint: disable=g-import-not-at-top
   from mgjax import train  # pylint: disable=g-import-not-at-top

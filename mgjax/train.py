@@ -302,6 +302,8 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str, *,
 
   eval_steps = _eval_steps(config, plan, last)
   segment_ends = {s.first_step + s.num_steps for s in plan.segments}
+  segment_starts = {s.first_step: s for s in plan.segments}
+  progress = _Progress(table, start, last)
   report = periodic_actions.ReportProgress(num_train_steps=last, writer=writer)
   preemption = _Preemption()
   batches = pipeline.train_dataset(config, plan, start, jax.process_index(), jax.process_count())
@@ -311,6 +313,8 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str, *,
   loop_start, eval_seconds = time.perf_counter(), 0.0
   try:
     for step in range(start, last):
+      if step in segment_starts:
+        _log_segment(plan, segment_starts[step])
       with timer.waiting():
         local = next(batches)
       key = compilation.step_key(table, step)
@@ -325,6 +329,8 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str, *,
       if done % config.train.log_every_steps == 0 or done == last:
         _check_finite(*pending)
         summary["train"] = _log_train(writer, done, metrics, plan, table, step, timer)
+        progress.log(done, summary["train"], time.perf_counter() - loop_start - eval_seconds
+                     - compiled.wait_seconds)
       if done == _FAULT_KILL_AT_STEP:  # Fault injection for the resume tests.
         os.kill(os.getpid(), signal.SIGKILL)
       stop = preemption.should_stop(done)
@@ -420,6 +426,38 @@ def _log_train(writer, done: int, metrics, plan: multigrid.Plan, table, step: in
       data_wait_fraction=wait_fraction, failed_clips=timer.failed)
   writer.write_scalars(done, {f"train/{k}": v for k, v in scalars.items()})
   return scalars
+
+
+def _log_segment(plan: multigrid.Plan, segment: multigrid.Segment) -> None:
+  """One line when the long-cycle shape or the LR stage changes."""
+  crops = "/".join(str(shape.crop_size) for shape in segment.short_cycle)
+  logging.info("Segment %d/%d from step %d (epoch %g): %dx%dx%d², short-cycle crops %s, LR %.3g%s.",
+               segment.index + 1, len(plan.segments), segment.first_step, segment.start_epoch,
+               segment.batch_size, segment.num_frames, segment.crop_size, crops, segment.lr,
+               " (fine-tuning)" if segment.finetune else "")
+
+
+class _Progress:
+  """The progress line of a log period, with a time left that follows the plan's shapes.
+
+  Multigrid's steps differ in cost, so the time left is the remaining Σ B·T·S² at the
+  loop's measured time per B·T·S² since this process started (not per step).
+  """
+
+  def __init__(self, table, start: int, last: int):
+    cost = (table["batch_size"].astype(np.float64) * table["num_frames"]
+            * table["crop_size"].astype(np.float64) ** 2)
+    self._cumulative = np.concatenate([[0.0], np.cumsum(cost)])
+    self._start, self._last = start, last
+
+  def log(self, done: int, scalars: dict[str, float], loop_seconds: float) -> None:
+    done_cost = self._cumulative[done] - self._cumulative[self._start]
+    left = loop_seconds / done_cost * (self._cumulative[self._last] - self._cumulative[done])
+    logging.info("step %d/%d  %dx%dx%d²  loss %.3f  top-1 %.0f%%  LR %.3g  %.1f clips/s  "
+                 "input wait %.0f%%  ~%s left", done, self._last, scalars["batch_size"],
+                 scalars["num_frames"], scalars["crop_size"], scalars["loss"], 100 * scalars["top1"],
+                 scalars["lr"], scalars["clips_per_sec"], 100 * scalars["data_wait_fraction"],
+                 _minutes(left))
 
 
 def _evaluate(config, plan, mesh, model_def, state, writer, step, workdir, evaluate_lib,

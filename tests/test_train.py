@@ -358,7 +358,15 @@ def test_restarts_from_jax_cache_alone_store_no_executable(reference, cache, tmp
   assert stored
   shutil.rmtree(steps_dir)
   for i in range(2):
-    result = run_main(cache, str(tmp_path / f"run{i}"), "--mode=train", train__max_steps=2)
+    # The second run also asks for the libraries' INFO lines.
+    result = run_main(cache, str(tmp_path / f"run{i}"), "--mode=train", *["--verbosity=1"] * i,
+                      train__max_steps=2)
     assert result.returncode == 0, result.stderr[-3000:]
-    assert "2 compiled or loaded" in result.stdout + result.stderr
+    out = result.stdout + result.stderr
+    assert "2 compiled or loaded" in out
+    # What a person reads: the progress line and the segment; orbax's and clu's INFO
+    # lines only when asked for.
+    assert re.search(r"step 2/2 .*loss \d.* left", out) and "Segment 1/" in out
+    assert ("checkpoint_manager.py" in out) == (i == 1), out[-3000:]
+    assert ("logging_writer.py" in out) == (i == 1)
   assert not os.path.isdir(steps_dir) or not os.listdir(steps_dir)
