@@ -308,23 +308,23 @@ def run_child(args: Sequence[str], env: dict[str, str] | None = None,
 class StepBench:
   """The trainer's train step for a config, compiled per shape and timed on random data.
 
-  Uses the trainer's own pieces (`train.init_state`, `train.train_step`, the mesh and
+  Uses the trainer's own pieces (`steps.init_state`, `steps.train_step`, the mesh and
   batch shardings), so the measured step is the step `train_and_evaluate` runs.
   """
 
   def __init__(self, config, mesh=None):
     import functools  # pylint: disable=g-import-not-at-top
     import jax  # pylint: disable=g-import-not-at-top
-    from mgjax import compilation, multigrid, sharding, train  # pylint: disable=g-import-not-at-top,multiple-imports
+    from mgjax import compilation, multigrid, sharding, steps  # pylint: disable=g-import-not-at-top,multiple-imports
     self.config = config
     self.mesh = mesh or sharding.make_mesh()
     self.plan = multigrid.Plan.from_config(config)
     start = time.perf_counter()
-    self.model_def, self.state = train.init_state(config, self.mesh)
+    self.model_def, self.state = steps.init_state(config, self.mesh)
     jax.block_until_ready(self.state)
     self.init_seconds = time.perf_counter() - start
-    step_fn = functools.partial(train.train_step, model_def=self.model_def, config=config)
-    self.steps = compilation.CompiledSteps(step_fn, self.mesh, train.label_spec(config), self.state)
+    step_fn = functools.partial(steps.train_step, model_def=self.model_def, config=config)
+    self.steps = compilation.CompiledSteps(step_fn, self.mesh, steps.label_spec(config), self.state)
 
   def compile(self, key: tuple[int, int, int, int]) -> dict[str, float]:
     """Compiles the step of (B, T, S, BN group); returns seconds per phase and XLA's FLOPs.
@@ -422,7 +422,7 @@ class RunProbe:
   """Records when the trainer compiles, waits for data, steps and evaluates.
 
   Inside the `with` block, `compilation.CompiledSteps.start`, `pipeline.train_dataset`,
-  `train.precise_bn` and `evaluate.evaluate` are wrapped (the trainer looks them up at
+  `evaluate.precise_bn` and `evaluate.evaluate` are wrapped (the trainer looks them up at
   call time), so one `train.train_and_evaluate` call is measured without changing the
   trainer. All times are `time.perf_counter()` seconds.
 
@@ -457,11 +457,10 @@ class RunProbe:
     import jax  # pylint: disable=g-import-not-at-top
     from mgjax import compilation  # pylint: disable=g-import-not-at-top
     from mgjax import evaluate as evaluate_lib  # pylint: disable=g-import-not-at-top
-    from mgjax import train  # pylint: disable=g-import-not-at-top
     from mgjax.data import pipeline  # pylint: disable=g-import-not-at-top
     probe = self
     saved = (compilation.CompiledSteps.start, compilation.CompiledSteps.__call__,
-             pipeline.train_dataset, train.precise_bn, evaluate_lib.evaluate)
+             pipeline.train_dataset, evaluate_lib.precise_bn, evaluate_lib.evaluate)
     start_, call_, train_dataset, precise_bn, evaluate = saved
 
     def start_wrapper(steps_self, keys, *args, **kwargs):
@@ -498,9 +497,9 @@ class RunProbe:
       probe._pending_eval = time.perf_counter()  # pylint: disable=protected-access
       return precise_bn(*args, **kwargs)
 
-    def evaluate_wrapper(config, mesh, model_def, state, output_path=None):
+    def evaluate_wrapper(config, mesh, predict_fn, state, output_path=None):
       start = probe._pending_eval or time.perf_counter()  # pylint: disable=protected-access
-      result = evaluate(config, mesh, model_def, state, output_path)
+      result = evaluate(config, mesh, predict_fn, state, output_path)
       step = probe._first_step + len(probe.calls)  # pylint: disable=protected-access
       probe.evals.append(Eval(step, start, time.perf_counter(), dict(result["metrics"])))
       probe._pending_eval = None  # pylint: disable=protected-access
@@ -509,7 +508,7 @@ class RunProbe:
     compilation.CompiledSteps.start = start_wrapper
     compilation.CompiledSteps.__call__ = call_wrapper
     pipeline.train_dataset = dataset_wrapper
-    train.precise_bn = precise_bn_wrapper
+    evaluate_lib.precise_bn = precise_bn_wrapper
     evaluate_lib.evaluate = evaluate_wrapper
     self.start = time.perf_counter()
     try:
@@ -517,7 +516,7 @@ class RunProbe:
     finally:
       self.end = time.perf_counter()
       compilation.CompiledSteps.start, compilation.CompiledSteps.__call__ = saved[:2]
-      pipeline.train_dataset, train.precise_bn, evaluate_lib.evaluate = saved[2:]
+      pipeline.train_dataset, evaluate_lib.precise_bn, evaluate_lib.evaluate = saved[2:]
 
   # ------------------------------------------------------------------ derived timings
   @property

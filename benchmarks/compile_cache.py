@@ -102,10 +102,10 @@ def steps_to_cover(config, keys) -> int:
 
 def per_shape(config, keys, cache_dir: str) -> tuple[Any, list[dict]]:
   """Trace / lower / XLA compile / store / load seconds of each shape (no persistent cache)."""
-  from mgjax import compilation, train  # pylint: disable=g-import-not-at-top,multiple-imports
+  from mgjax import compilation, steps  # pylint: disable=g-import-not-at-top,multiple-imports
   bench = common.StepBench(config)
   cache = compilation.ExecutableCache(cache_dir, compilation.step_context(
-      config, bench.mesh, bench.state, train.label_spec(config), {}))
+      config, bench.mesh, bench.state, steps.label_spec(config), {}))
   out = []
   for key in keys:
     r = bench.compile(key)

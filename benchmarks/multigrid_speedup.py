@@ -47,6 +47,7 @@ another's executables even though their step shapes overlap.
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import statistics
@@ -130,21 +131,22 @@ def test_crops(config) -> list[int]:
 def crop_sweep(config, workdir: str, crops: Sequence[int]) -> dict[int, float]:
   """Top-1 of the final checkpoint of `workdir` at each test crop (precise BN once first)."""
   import jax  # pylint: disable=g-import-not-at-top
-  from mgjax import checkpointing, evaluate, multigrid, sharding, train  # pylint: disable=g-import-not-at-top,multiple-imports
+  from mgjax import checkpointing, evaluate, multigrid, sharding, steps  # pylint: disable=g-import-not-at-top,multiple-imports
   from mgjax.data import pipeline  # pylint: disable=g-import-not-at-top
   config = pipeline.prepare(config.copy_and_resolve_references())
   mesh = sharding.make_mesh()
   plan = multigrid.Plan.from_config(config)
-  model_def, state = train.init_state(config, mesh)
+  model_def, state = steps.init_state(config, mesh)
   ckpt = checkpointing.Checkpointer(os.path.join(workdir, "checkpoints"), 1)
   state = ckpt.restore(state, ckpt.latest_step())
   ckpt.close()
-  state = train.precise_bn(config, plan, mesh, model_def, state)
+  state = evaluate.precise_bn(config, plan, mesh, model_def, state)
   out = {}
   for crop in crops:
     c = config.copy_and_resolve_references()
     c.eval.preset, c.eval.crop_size = "custom", crop
-    out[crop] = evaluate.evaluate(c, mesh, model_def, state)["metrics"]["top1"]
+    predict = functools.partial(steps.eval_step, model_def=model_def, config=c)
+    out[crop] = evaluate.evaluate(c, mesh, predict, state)["metrics"]["top1"]
   jax.clear_caches()
   return out
 

@@ -29,7 +29,7 @@ so no input gradient) at the stems of the demo model and of SlowFast R50, two wa
              matmul (the relative difference is printed), what `resnet3d.Stem`
              runs on the CPU backend;
 and, with `--full_step`, the whole train step of the demo model and of SlowFast R50
-(batch 2, 32x112²) with each (`resnet3d.stem_im2col_on_cpu`).
+(batch 2, 32x112²) with each (`config.model.stem_im2col`).
 """
 
 from __future__ import annotations
@@ -102,7 +102,6 @@ def op_level(repeats: int) -> tuple[str, list]:
 def full_step(repeats: int, with_r50: bool) -> tuple[str, list]:
   """Whole train steps with conv1 as an XLA convolution and as im2col."""
   import jax  # pylint: disable=g-import-not-at-top
-  from mgjax.models import resnet3d  # pylint: disable=g-import-not-at-top
   import step_time  # pylint: disable=g-import-not-at-top
 
   demo = step_time.plan_config("configs/demo.py")
@@ -115,13 +114,14 @@ def full_step(repeats: int, with_r50: bool) -> tuple[str, list]:
   for label, use_im2col in (("conv1 as XLA convolution", False), ("conv1 as im2col (default)", True)):
     row = [label]
     for config in configs:  # One model state in memory at a time.
-      with resnet3d.stem_im2col_on_cpu(use_im2col):
-        bench = common.StepBench(config)
-        for key in (k for c, k in cases if c is config):
-          bench.compile(key)
-          t = common.Stats.of(bench.time_steps(key, repeats + 1)[1:]).median
-          row.append(t)
-          data.append(dict(variant=label, model=config.model.name, key=list(key), seconds=t))
+      variant = config.copy_and_resolve_references()
+      variant.model.stem_im2col = use_im2col
+      bench = common.StepBench(variant)
+      for key in (k for c, k in cases if c is config):
+        bench.compile(key)
+        t = common.Stats.of(bench.time_steps(key, repeats + 1)[1:]).median
+        row.append(t)
+        data.append(dict(variant=label, model=config.model.name, key=list(key), seconds=t))
       del bench
       jax.clear_caches()
     rows.append(row)

@@ -22,11 +22,19 @@ another number of devices.
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
+from absl import logging
+from flax import traverse_util
 import jax
+import jax.numpy as jnp
+import ml_collections
 import numpy as np
 import orbax.checkpoint as ocp
+
+from mgjax import sharding
+from mgjax.models import convert
 
 
 def _is_key(x: Any) -> bool:
@@ -149,3 +157,53 @@ def restore_weights(directory: str) -> tuple[Any, Any]:
   _, restored = restore_on_one_device(directory)
   # Training checkpoints hold "rest"; converted ones "batch_stats".
   return restored["params"], restored.get("rest", restored.get("batch_stats", {}))
+
+
+def load_init_params(config: ml_collections.ConfigDict, params: dict, rest: dict,
+                     mesh: jax.sharding.Mesh) -> tuple[dict, dict]:
+  """Weights from `train.init_from`, with a fresh head if the classes differ.
+
+  Accepts an mgjax checkpoint directory (a run's or a converted one) or a
+  PySlowFast / PyTorchVideo checkpoint file (.pyth / .pkl), converted on the fly.
+  Parameters and BatchNorm statistics are matched by path; whatever is missing or
+  has another shape (the classifier when the number of classes differs) keeps its
+  fresh initialisation. The number of frames need not match: 3-D CNNs are fully
+  convolutional.
+
+  Args:
+    config: the run's config (`train.init_from`, `model`).
+    params: the fresh parameters (pure nested dicts).
+    rest: the fresh other model state (BatchNorm statistics, RNG state).
+    mesh: the device mesh.
+
+  Returns:
+    (parameters, other model state), replicated on the mesh.
+  """
+  path = config.train.init_from
+  if os.path.isdir(path):
+    loaded_params, loaded_stats = restore_weights(path)
+  else:
+    pure = convert.convert_file_to_pure(path, config.model)
+    loaded_params, loaded_stats = pure["params"], pure["batch_stats"]
+  fresh = []
+
+  def merge_by_path(new: dict, old: dict) -> dict:
+    # Keys as strings: orbax restores list indices as strings.
+    name = lambda key: "/".join(map(str, key))
+    old = {name(k): v for k, v in traverse_util.flatten_dict(old).items()}
+    merged = {}
+    for key, value in traverse_util.flatten_dict(new, keep_empty_nodes=True).items():
+      if value is traverse_util.empty_node:
+        pass
+      elif name(key) in old and tuple(np.shape(old[name(key)])) == tuple(value.shape):
+        value = jnp.asarray(old[name(key)], value.dtype)
+      else:
+        fresh.append(name(key))
+      merged[key] = value
+    return traverse_util.unflatten_dict(merged)
+
+  params = merge_by_path(params, loaded_params)
+  rest = merge_by_path(rest, loaded_stats)  # RNG state has no match and stays fresh.
+  if fresh:
+    logging.info("init_from %s: kept the fresh initialisation of %s", path, ", ".join(fresh))
+  return jax.device_put((params, rest), sharding.replicated(mesh))

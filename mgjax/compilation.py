@@ -43,6 +43,7 @@ from typing import Any, Callable, Sequence
 
 from absl import logging
 import jax
+import jaxlib
 from jax.experimental import serialize_executable
 import jax.numpy as jnp
 import ml_collections
@@ -219,8 +220,6 @@ class ExecutableCache:
 def step_context(config: ml_collections.ConfigDict, mesh: jax.sharding.Mesh, state: State,
                  label_shape: Callable[[int], tuple], compiler_options: dict[str, Any]) -> dict:
   """Everything besides the step shape that the train step's executable depends on."""
-  from mgjax.models import resnet3d  # pylint: disable=g-import-not-at-top
-  import jaxlib  # pylint: disable=g-import-not-at-top
   device = mesh.devices.flat[0]
   return dict(
       code=code_fingerprint(), config=program_fields(config), state=_abstract(state),
@@ -231,9 +230,7 @@ def step_context(config: ml_collections.ConfigDict, mesh: jax.sharding.Mesh, sta
       versions=(jax.__version__, jaxlib.__version__), xla_flags=os.environ.get("XLA_FLAGS", ""),
       jax_config={k: jax.config.values.get(k) for k in (
           "jax_enable_x64", "jax_default_matmul_precision", "jax_numpy_rank_promotion",
-          "jax_threefry_partitionable")},
-      # Read at trace time by the CPU stem (a context manager of the benchmarks).
-      stem_im2col_on_cpu=resnet3d._STEM_IM2COL_ON_CPU)  # pylint: disable=protected-access
+          "jax_threefry_partitionable")})
 
 
 class CompiledSteps:

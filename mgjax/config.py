@@ -36,7 +36,16 @@ LONG_CYCLE_MODES = ("multi", "single")
 SHORT_CYCLE_RELATIVE = ("base", "current")
 SAMPLINGS = ("stride", "segment")
 DTYPES = ("float32", "bfloat16")
-EVAL_PRESETS = ("10x3", "center_224", "3crop_224", "3crop_256", "custom")
+# Eval presets: (temporal views or None = eval.num_temporal_views, spatial crops, test
+# size or None = eval.crop_size); "custom" takes all three from `eval`. The supplement's
+# centre-224 / 3-crop-224 / 3-crop-256 tests keep the config's temporal views (10 by default).
+EVAL_PRESETS = {
+    "10x3": (10, 3, None),
+    "center_224": (None, 1, 224),
+    "3crop_224": (None, 3, 224),
+    "3crop_256": (None, 3, 256),
+    "custom": (None, None, None),
+}
 
 
 class ConfigError(ValueError):
@@ -71,6 +80,8 @@ def base() -> ml_collections.ConfigDict:
   # proportion only with a total stride of 8 or less.
   c.model.stem_stride = 0  # 1 or 2.
   c.model.stem_pool = True
+  # conv1 as im2col + matmul on XLA:CPU: the same function, 1.9-3.7x faster steps there.
+  c.model.stem_im2col = True
   c.model.spatial_strides = ()  # Stride of res2..res5, e.g. (1, 2, 2, 1).
 
   c.data = ml_collections.ConfigDict()
@@ -180,7 +191,7 @@ def validate(c: ml_collections.ConfigDict, num_devices: int | None = None) -> No
   _one_of(c, "optim.lr_policy", LR_POLICIES)
   _one_of(c, "multigrid.long_cycle_mode", LONG_CYCLE_MODES)
   _one_of(c, "multigrid.short_cycle_relative", SHORT_CYCLE_RELATIVE)
-  _one_of(c, "eval.preset", EVAL_PRESETS)
+  _one_of(c, "eval.preset", tuple(EVAL_PRESETS))
   if c.data.crop_size <= 0 or c.data.crop_size % 32:
     raise _err("data.crop_size", c.data.crop_size, "must be a positive multiple of 32")
   if c.data.num_frames < 1:

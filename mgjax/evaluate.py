@@ -16,26 +16,32 @@
 Kinetics and SSv2: softmax scores averaged over a video's views, top-1/top-5.
 Charades: sigmoid scores, max over views, mean average precision. Views are
 spread over all devices and hosts; padded views carry mask 0 and each video is
-counted exactly once.
+counted exactly once. Precise BN recomputes the BatchNorm statistics at the base
+shape before every evaluation.
 
-  python -m mgjax.evaluate --config configs/X.py --workdir DIR [--config.eval.preset=3crop_256]
+From the command line (the latest checkpoint, or `--step`):
+
+  python -m mgjax.main --mode=eval --config configs/X.py --workdir DIR [--config.eval.preset=3crop_256]
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import os
-from typing import Any
+from typing import Any, Callable
 
-from absl import app
-from absl import flags
 from absl import logging
 import jax
 import jax.numpy as jnp
 import ml_collections
 import numpy as np
 
+from mgjax import checkpointing
+from mgjax import multigrid
 from mgjax import sharding
+from mgjax import steps
+from mgjax.data import pipeline
 
 
 def aggregate_views(video_ids: np.ndarray, scores: np.ndarray, mask: np.ndarray,
@@ -105,29 +111,59 @@ def _gather(x: Any) -> np.ndarray:
   return np.asarray(multihost_utils.process_allgather(x, tiled=True))
 
 
-def evaluate(config: ml_collections.ConfigDict, mesh: jax.sharding.Mesh, model_def: Any,
-             state: dict[str, Any], output_path: str | None = None) -> dict[str, Any]:
+def _abstract(state: steps.State) -> Any:
+  return jax.tree.map(lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=x.sharding), state)
+
+
+def precise_bn(config: ml_collections.ConfigDict, plan: multigrid.Plan, mesh: jax.sharding.Mesh,
+               model_def: steps.ModelDef, state: steps.State) -> steps.State:
+  """Recomputes BatchNorm statistics over `train.precise_bn_batches` base-shape batches.
+
+  Args:
+    config: the run's config.
+    plan: its multigrid plan (the base shape).
+    mesh: the device mesh.
+    model_def: the model's graph.
+    state: the train state.
+
+  Returns:
+    The state with the new statistics (unchanged when `train.precise_bn_batches` is 0).
+  """
+  n = config.train.precise_bn_batches
+  if n <= 0:
+    return state
+  b, t, s = plan.base_shape
+  batch = sharding.abstract_batch(mesh, {"video": ((b, t, s, s, 3), jnp.uint8)})
+  fn = jax.jit(lambda st, bt, m: steps.precise_bn_step(st, bt, m, model_def=model_def, config=config))
+  step = fn.lower(_abstract(state), batch, jax.ShapeDtypeStruct((), jnp.float32)).compile()
+  batches = pipeline.precise_bn_dataset(config, plan, n, jax.process_index(), jax.process_count())
+  for i, local in zip(range(n), batches):
+    # Momentum i/(i+1): the running statistics become the mean over the batches.
+    video = sharding.global_batch(mesh, {"video": local["video"]})
+    state = step(state, video, jnp.float32(i / (i + 1)))
+  return state
+
+
+def evaluate(config: ml_collections.ConfigDict, mesh: jax.sharding.Mesh,
+             predict_fn: Callable[[steps.State, jax.Array], jax.Array], state: steps.State,
+             output_path: str | None = None) -> dict[str, Any]:
   """Multi-view evaluation of `state` on the eval split.
 
   Args:
     config: the config (eval.* decides the views).
     mesh: the device mesh.
-    model_def: the model definition from `train.build_model`.
+    predict_fn: (state, uint8 views) -> per-view scores, pure (compiled here); for
+      example `functools.partial(steps.eval_step, model_def=..., config=...)`.
     state: the train state (params and BatchNorm statistics are used).
     output_path: where to write the JSON of metrics and per-video predictions.
 
   Returns:
     {"metrics": {...}, "predictions": [...]}.
   """
-  from mgjax import train  # pylint: disable=g-import-not-at-top
-  from mgjax.data import pipeline  # pylint: disable=g-import-not-at-top
   temporal, spatial, crop = pipeline.eval_views(config)
   b, t = config.eval.batch_size, config.data.num_frames
   video = sharding.abstract_batch(mesh, {"video": ((b, t, crop, crop, 3), jnp.uint8)})["video"]
-  abstract = jax.tree.map(lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=x.sharding),
-                          state)
-  step = jax.jit(lambda st, v: train.eval_step(st, v, model_def=model_def, config=config))
-  step = step.lower(abstract, video).compile()
+  step = jax.jit(predict_fn).lower(_abstract(state), video).compile()
   ids, scores, masks, labels = [], [], [], []
   for local in pipeline.eval_dataset(config, jax.process_index(), jax.process_count()):
     out = step(state, sharding.global_batch(mesh, {"video": local["video"]})["video"])
@@ -174,35 +210,18 @@ def evaluate_checkpoint(config: ml_collections.ConfigDict, workdir: str,
   Returns:
     As `evaluate`, written to `<workdir>/eval_<step>_<preset>.json`.
   """
-  from mgjax import checkpointing, multigrid, train  # pylint: disable=g-import-not-at-top,multiple-imports
-  from mgjax.data import pipeline  # pylint: disable=g-import-not-at-top
   mesh = sharding.make_mesh()
   config = pipeline.prepare(config)
   plan = multigrid.Plan.from_config(config)
-  model_def, state = train.init_state(config, mesh)
+  model_def, state = steps.init_state(config, mesh)
   ckpt = checkpointing.Checkpointer(os.path.join(workdir, "checkpoints"), config.train.keep_checkpoints)
   step = ckpt.latest_step() if step is None else step
   if step is None:
     raise FileNotFoundError(f"No checkpoint in {os.path.join(workdir, 'checkpoints')}")
   state = ckpt.restore(state, step)
   ckpt.close()
-  state = train.precise_bn(config, plan, mesh, model_def, state)
+  state = precise_bn(config, plan, mesh, model_def, state)
   path = os.path.join(workdir, f"eval_{step}_{config.eval.preset}.json")
-  return evaluate(config, mesh, model_def, state, path)
+  predict = functools.partial(steps.eval_step, model_def=model_def, config=config)
+  return evaluate(config, mesh, predict, state, path)
 
-
-def main(argv):
-  del argv
-  from mgjax import main as main_lib  # pylint: disable=g-import-not-at-top
-  config, workdir = main_lib.setup()
-  result = evaluate_checkpoint(config, workdir, flags.FLAGS.step)
-  print(json.dumps(result["metrics"], indent=1))
-
-
-if __name__ == "__main__":
-  # Defined here, not at import: the trainer imports this module as a library.
-  # mgjax.main defines --config, --workdir and the multi-process flags that `setup` reads;
-  # they must exist before app.run parses the command line.
-  from mgjax import main as _  # pylint: disable=g-import-not-at-top,unused-import
-  flags.DEFINE_integer("step", None, "Checkpoint step to evaluate (default: latest).")
-  app.run(main)

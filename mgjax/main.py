@@ -16,6 +16,7 @@
   python -m mgjax.main --config configs/demo.py --workdir /tmp/mgjax_demo
   python -m mgjax.main --config configs/kinetics/slowfast_r50_8x8_multigrid.py \
       --workdir gs://BUCKET/runs/sf_mg --config.data.root=gs://BUCKET/k400_store
+  python -m mgjax.main --mode=eval --config configs/demo.py --workdir /tmp/mgjax_demo [--step N]
 
 The config is validated before anything compiles or reads data. Relaunching with
 the same workdir resumes from the latest checkpoint.
@@ -27,6 +28,7 @@ import json
 import logging as std_logging
 import os
 import sys
+from typing import Any
 
 # Before TensorFlow loads (here and in the dataset builder's worker processes): its C++
 # INFO/WARNING lines are not for the user. TF 2.21 still prints two lines at import
@@ -39,8 +41,11 @@ from absl import flags
 from absl import logging
 import jax
 from ml_collections import config_flags
+import tensorflow as tf
 
 from mgjax import config as config_lib
+from mgjax import evaluate
+from mgjax import train
 from mgjax.models import registry
 
 _CONFIG = config_flags.DEFINE_config_file("config", None, "Experiment config file.", lock_config=True)
@@ -53,6 +58,7 @@ _COORDINATOR = flags.DEFINE_string(
     "tests). TPU pods and SLURM are detected without it.")
 _NUM_PROCESSES = flags.DEFINE_integer("num_processes", None, "With --coordinator_address.")
 _PROCESS_ID = flags.DEFINE_integer("process_id", None, "With --coordinator_address.")
+_STEP = flags.DEFINE_integer("step", None, "--mode=eval: the checkpoint step (default: the latest).")
 
 
 class LibraryInfoFilter(std_logging.Filter):
@@ -91,7 +97,6 @@ def setup():
   except config_lib.ConfigError as e:
     sys.exit(f"error: {e}")
   # TensorFlow serves tf.data only: keep it off the accelerators JAX uses.
-  import tensorflow as tf  # pylint: disable=g-import-not-at-top
   tf.config.set_visible_devices([], "GPU")
   _initialize_distributed()
   try:
@@ -110,16 +115,64 @@ def main(argv):
   if logging.get_verbosity() < logging.DEBUG:  # -v 1 (--verbosity=1) shows the libraries' lines.
     logging.get_absl_handler().addFilter(LibraryInfoFilter())
   config, workdir = setup()
-  from mgjax import evaluate  # pylint: disable=g-import-not-at-top
-  from mgjax import train  # pylint: disable=g-import-not-at-top
   if _MODE.value == "eval":
-    result = evaluate.evaluate_checkpoint(config, workdir)
+    result = evaluate.evaluate_checkpoint(config, workdir, _STEP.value)
     print(json.dumps(result["metrics"], indent=1))
     return
   summary = train.train_and_evaluate(config, workdir,
                                      evaluate_at_end=_MODE.value == "train_and_eval")
   if jax.process_index() == 0:
-    train.print_summary(summary, workdir, config.reference)
+    print_summary(summary, workdir, config.reference)
+
+
+def _reference_lines(summary: dict[str, Any], reference) -> list[str]:
+  """This run's top-1 and training time beside the config's measured reference results."""
+  ev = summary.get("eval") or {}
+  if reference is None or not reference.baseline_top1 or "top1" not in ev or "train_seconds" not in summary:
+    return []
+  rows = [("this run", f"{100 * ev['top1']:.1f}%", train.format_minutes(summary["train_seconds"]))]
+  if reference.multigrid_top1:
+    rows.append(("measured, this config", f"{reference.multigrid_top1:.1f}%",
+                 train.format_minutes(60 * reference.multigrid_train_minutes)))
+  rows.append(("measured, baseline", f"{reference.baseline_top1:.1f}%",
+               train.format_minutes(60 * reference.baseline_train_minutes)))
+  lines = [f"{'':24}{'top-1':>8}  training loop"]
+  lines += [f"{name:24}{top1:>8}  {t}" for name, top1, t in rows]
+  if reference.measured_on:
+    lines.append(f"(measured: {reference.measured_on})")
+  return lines
+
+
+def print_summary(summary: dict[str, Any], workdir: str, reference=None) -> None:
+  """The end-of-run lines a user looks for: accuracy, time and where the outputs are.
+
+  Args:
+    summary: what `train_and_evaluate` returned.
+    workdir: the run's directory.
+    reference: `config.reference`, the config's measured results to print beside this
+      run's (optional).
+  """
+  lines = [f"Trained to step {summary['final_step']} (started at {summary['start_step']}); "
+           f"{summary['failed_clips']} clips failed to decode and were replaced.",
+           f"Step shapes: {summary['compiled_shapes']} compiled or loaded in "
+           f"{summary['compile_seconds']:.0f} s; the loop waited {summary['compile_wait_seconds']:.0f} s "
+           "for them."]
+  if "train_seconds" in summary:
+    lines.append(f"Training loop: {train.format_minutes(summary['train_seconds'])} (compiles and evaluations "
+                 "excluded).")
+  ev = summary.get("eval")
+  if ev:
+    views = f"{ev['temporal_views']}x{ev['spatial_crops']} views at {ev['crop_size']}px"
+    if "mAP" in ev:
+      lines.append(f"Test mAP: {100 * ev['mAP']:.2f}% over {ev['num_videos']} videos ({views}).")
+    else:
+      lines.append(f"Test accuracy: top-1 {100 * ev['top1']:.2f}%, top-5 {100 * ev['top5']:.2f}% "
+                   f"over {ev['num_videos']} videos ({views}).")
+  lines += _reference_lines(summary, reference)
+  lines += [f"TensorBoard logs: tensorboard --logdir {workdir}",
+            f"Schedule plot:    {os.path.join(workdir, 'schedule.png')}",
+            f"Checkpoints:      {os.path.join(workdir, 'checkpoints')}"]
+  print("\n".join(lines), flush=True)
 
 
 if __name__ == "__main__":

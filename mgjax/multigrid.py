@@ -69,6 +69,8 @@ from typing import Any
 import ml_collections
 import numpy as np
 
+from mgjax import config as config_lib
+
 
 @dataclasses.dataclass(frozen=True)
 class ShortCycleShape:
@@ -248,8 +250,7 @@ class Plan:
     """One long cycle per LR stage and a fine-tuning phase (the reference)."""
     m = self.config.multigrid
     if len(steps) < 2:
-      from mgjax.config import ConfigError  # pylint: disable=g-import-not-at-top
-      raise ConfigError(
+      raise config_lib.ConfigError(
           f"config.optim.steps = {tuple(steps)!r} is invalid: multigrid.long_cycle_mode='multi' needs"
           " at least two LR stages (the last becomes the fine-tuning phase); use 'single'")
     total_bf = sum(i["mean_bf"] for i in infos)
@@ -333,10 +334,13 @@ class Plan:
     seg = self.segments[idx]
     if not self.cosine:
       return seg.lr
-    o = self.config.optim
-    peak = o.base_lr * seg.batch_factor
-    return o.cosine_end_lr + (peak - o.cosine_end_lr) * (
-        math.cos(math.pi * epoch / self.max_epoch) + 1.0) * 0.5
+    return float(self._cosine(self.config.optim.base_lr * seg.batch_factor, epoch))
+
+  def _cosine(self, peak, epoch):
+    """Half-cosine from `peak` at epoch 0 to `optim.cosine_end_lr` at the last epoch
+    (scalars or arrays)."""
+    end = self.config.optim.cosine_end_lr
+    return end + (peak - end) * (np.cos(math.pi * np.asarray(epoch) / self.max_epoch) + 1.0) * 0.5
 
   @functools.cached_property
   def _arrays(self) -> dict[str, np.ndarray]:
@@ -371,9 +375,7 @@ class Plan:
     seg = np.searchsorted(a["first_step"], steps, side="right") - 1
     epoch = self._epoch_of(steps, seg)
     if self.cosine:
-      peak = a["peak"][seg]
-      lr = o.cosine_end_lr + (peak - o.cosine_end_lr) * (
-          np.cos(math.pi * epoch / self.max_epoch) + 1.0) * 0.5
+      lr = self._cosine(a["peak"][seg], epoch)
     else:
       lr = a["lr"][seg]
     if o.warmup_epochs > 0:

@@ -28,7 +28,7 @@ from conftest import load_config
 from mgjax import compilation
 from mgjax import multigrid
 from mgjax import sharding
-from mgjax import train
+from mgjax import steps as steps_lib
 
 
 def small_config(**fields):
@@ -46,15 +46,15 @@ class Setup:
 
   def __init__(self, config, mesh):
     self.config, self.mesh = config, mesh
-    self.model_def, self.state = train.init_state(config, mesh)
-    self.labels = train.label_spec(config)
+    self.model_def, self.state = steps_lib.init_state(config, mesh)
+    self.labels = steps_lib.label_spec(config)
     self.keys = compilation.step_keys(multigrid.Plan.from_config(config))
 
   def context(self):
     return compilation.step_context(self.config, self.mesh, self.state, self.labels, {})
 
   def steps(self, cache_dir=None):
-    step_fn = functools.partial(train.train_step, model_def=self.model_def, config=self.config)
+    step_fn = functools.partial(steps_lib.train_step, model_def=self.model_def, config=self.config)
     cache = compilation.ExecutableCache(cache_dir, self.context()) if cache_dir else None
     return compilation.CompiledSteps(step_fn, self.mesh, self.labels, self.state, cache=cache)
 

@@ -317,14 +317,13 @@ def test_jitted_train_step_on_sharded_batch_decreases_loss():
 
 
 def test_report_costs_every_plan_shape(capsys):
-  from mgjax.models import __main__ as report  # pylint: disable=g-import-not-at-top
   config = config_lib.base()
   with config.unlocked():
     for k, v in TINY.items():
       config.model[k] = v
   config.model.name = "slowfast_r50_8x8"
   config.multigrid.short_cycle = False  # 4 shapes (8 with the short cycle): fewer compilations
-  out = report.plan_report(config)
+  out = summary.plan_report(config)
   from mgjax import multigrid  # pylint: disable=g-import-not-at-top
   shapes = multigrid.Plan.from_config(config).distinct_shapes()
   for b, t, s in shapes:
@@ -333,7 +332,7 @@ def test_report_costs_every_plan_shape(capsys):
   small = summary.clip_cost(config.model, 8, 158).flops  # Cached by plan_report.
   big = summary.clip_cost(config.model, 32, 224).flops
   assert 7 < big / small < 9  # T·S² ratio 8.04
-  line = report.model_report(_model_config("c2d_r50", **TINY), 8, [64], 2)
+  line = summary.model_report(_model_config("c2d_r50", **TINY), 8, [64], 2)
   assert "2x8x64²" in line and "parameters" in line
 
 
@@ -384,3 +383,18 @@ def test_small_scale_config_keeps_res5_maps_at_every_plan_shape(config_file):
   assert smallest < config.data.crop_size  # The short cycle's smallest crop.
   frames = int(table["num_frames"][table["crop_size"].argmin()])
   assert min(_res5_sizes(config.model, 2, frames, smallest)) >= MIN_RES5_AT_SMALLEST_CROP
+
+
+def test_stem_im2col_is_a_model_field_and_part_of_the_program():
+  """`model.stem_im2col` decides, through the model's graph, whether conv1 lowers to a
+  matmul on CPU or to the convolution: no global read at trace time."""
+  convolutions = {}
+  for im2col in (True, False):
+    model_config = _model_config("c2d_r50", width=8, depths=(1, 1, 1, 1), stem_im2col=im2col)
+    graphdef, state = nnx.split(summary.abstract_model(model_config))
+    stems = [m for _, m in nnx.iter_graph(nnx.merge(graphdef, state)) if hasattr(m, "im2col")]
+    assert stems and all(m.im2col == im2col for m in stems)
+    x = jax.ShapeDtypeStruct((1, 4, 32, 32, 3), jnp.float32)
+    forward = jax.jit(lambda st, v, g=graphdef: nnx.merge(g, st)(v, train=False))
+    convolutions[im2col] = forward.lower(state, x).as_text().count("stablehlo.convolution")
+  assert convolutions[True] == convolutions[False] - 1, convolutions

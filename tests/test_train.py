@@ -37,8 +37,10 @@ from conftest import load_config
 from mgjax import checkpointing
 from mgjax import compilation
 from mgjax import config as config_lib
+from mgjax import main as main_lib
 from mgjax import multigrid
 from mgjax import sharding
+from mgjax import steps
 from mgjax import train
 
 TINY = REPO / "configs" / "tiny.py"
@@ -63,13 +65,29 @@ def flags_of(cache, **overrides):
   return out + [f"--config.{k.replace('__', '.')}={v}" for k, v in overrides.items()]
 
 
-def run_main(cache, workdir, *extra, env=None, **overrides):
-  """Runs `python -m mgjax.main` in a subprocess; returns the CompletedProcess."""
-  environ = dict(os.environ, **(env or {}))
-  environ["XLA_FLAGS"] = "--xla_force_host_platform_device_count=8"
+# `python -m mgjax.main` whose trainer kills its own process (SIGKILL, as a machine
+# failure would) once the step in argv[1] is done: a hook of the loop, from outside it.
+_KILLED_MAIN = """
+import functools, os, signal, sys
+from absl import app
+from mgjax import main, train
+kill_at = int(sys.argv.pop(1))
+def kill(done):
+  if done == kill_at:
+    os.kill(os.getpid(), signal.SIGKILL)
+train.train_and_evaluate = functools.partial(train.train_and_evaluate, hooks=(kill,))
+app.run(main.main)
+"""
+
+
+def run_main(cache, workdir, *extra, kill_at=None, **overrides):
+  """Runs `python -m mgjax.main` in a subprocess (killed after step `kill_at` if
+  given); returns the CompletedProcess."""
+  environ = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=8")
+  program = ["-m", "mgjax.main"] if kill_at is None else ["-c", _KILLED_MAIN, str(kill_at)]
   return subprocess.run(
-      [sys.executable, "-m", "mgjax.main", f"--workdir={workdir}", *flags_of(cache, **overrides),
-       *extra], cwd=REPO, env=environ, capture_output=True, text=True, timeout=600)
+      [sys.executable, *program, f"--workdir={workdir}", *flags_of(cache, **overrides), *extra],
+      cwd=REPO, env=environ, capture_output=True, text=True, timeout=600)
 
 
 def saved(workdir, step=None):
@@ -98,17 +116,17 @@ def reference(cache, tmp_path_factory):
   """The uninterrupted run: train and evaluate, counting traces of the train step."""
   workdir = str(tmp_path_factory.mktemp("reference"))
   traces = []
-  original = train.train_step
+  original = steps.train_step
 
   def counting(state, batch, *args, **kw):
     traces.append((batch["video"].shape, kw["bn_group_size"]))
     return original(state, batch, *args, **kw)
 
-  train.train_step = counting
+  steps.train_step = counting
   try:
     summary = train.train_and_evaluate(tiny_config(cache), workdir)
   finally:
-    train.train_step = original
+    steps.train_step = original
   return dict(workdir=workdir, summary=summary, traces=traces)
 
 
@@ -125,10 +143,10 @@ def test_train_and_eval_end_to_end(reference, cache):
   assert os.path.getsize(os.path.join(workdir, "schedule.png")) > 10_000
   assert json.load(open(os.path.join(workdir, "config.json")))["model"]["width"] == 8
   # A checkpoint at each segment end and every 4 steps.
-  steps = sorted(int(os.path.basename(p)) for p in glob.glob(os.path.join(workdir, "checkpoints", "*"))
+  saved_steps = sorted(int(os.path.basename(p)) for p in glob.glob(os.path.join(workdir, "checkpoints", "*"))
                  if os.path.basename(p).isdigit())
   ends = {s.first_step + s.num_steps for s in plan.segments if s.num_steps}
-  assert ends <= set(steps) and {4, 8, 12, 16} <= set(steps)
+  assert ends <= set(saved_steps) and {4, 8, 12, 16} <= set(saved_steps)
   # The run went through several shapes of both cycles.
   assert len({tuple(s) for s in plan.distinct_shapes()}) >= 6
 
@@ -137,12 +155,12 @@ def test_summary_prints_the_run_beside_the_configs_reference(reference, capsys):
   summary = reference["summary"]
   assert 0 < summary["train_seconds"]
   ref = config_lib.base().reference
-  train.print_summary(summary, reference["workdir"], ref)
+  main_lib.print_summary(summary, reference["workdir"], ref)
   assert "measured, baseline" not in capsys.readouterr().out  # No reference in the config.
   ref.unlock()
   ref.update(dict(baseline_top1=88.5, baseline_train_minutes=12.5, multigrid_top1=89.0,
                   multigrid_train_minutes=4.25, measured_on="seeds 0-2, a 2-core machine"))
-  train.print_summary(summary, reference["workdir"], ref)
+  main_lib.print_summary(summary, reference["workdir"], ref)
   out = capsys.readouterr().out
   top1 = f"{100 * summary['eval']['top1']:.1f}%"
   assert re.search(rf"this run\s+{re.escape(top1)}\s+\d+ min \d\d s", out), out
@@ -154,6 +172,18 @@ def test_summary_prints_the_run_beside_the_configs_reference(reference, capsys):
 def train_config_prepared(cache):
   from mgjax.data import pipeline  # pylint: disable=g-import-not-at-top
   return pipeline.prepare(tiny_config(cache))
+
+
+def test_eval_mode_evaluates_the_given_checkpoint(reference, cache, tmp_path):
+  """`python -m mgjax.main --mode=eval [--step N]`: the one evaluation entry point."""
+  workdir = tmp_path / "run"
+  shutil.copytree(os.path.join(reference["workdir"], "checkpoints"), workdir / "checkpoints")
+  result = run_main(cache, str(workdir), "--mode=eval", "--step=16")
+  assert result.returncode == 0, result.stderr[-3000:]
+  printed = json.loads(result.stdout[result.stdout.index("{"):])
+  written = json.load(open(workdir / "eval_16_custom.json"))
+  assert printed == written["metrics"] and printed["num_videos"] == 12
+  assert not (workdir / "eval_19_custom.json").exists()
 
 
 def test_one_compile_per_step_shape(reference, cache):
@@ -175,11 +205,11 @@ def test_step_executable_does_not_depend_on_the_lr_schedule(cache):
                              optim__warmup_start_lr=0.01),
                     dict(optim__lr_policy="cosine")):
     c = tiny_config(cache, **overrides)
-    model_def, state = train.init_state(c, mesh)
-    step_fn = functools.partial(train.train_step, model_def=model_def, config=c)
-    steps = compilation.CompiledSteps(step_fn, mesh, train.label_spec(c), state)
+    model_def, state = steps.init_state(c, mesh)
+    step_fn = functools.partial(steps.train_step, model_def=model_def, config=c)
+    compiled = compilation.CompiledSteps(step_fn, mesh, steps.label_spec(c), state)
     key = compilation.step_keys(multigrid.Plan.from_config(c))[0]
-    texts.append(steps.lower(key).as_text())
+    texts.append(compiled.lower(key).as_text())
   assert texts[0] == texts[1] == texts[2]
 
 
@@ -187,13 +217,13 @@ def test_train_step_update_is_linear_in_the_given_lr(cache):
   """The step applies exactly the LR it is given: no update at 0, twice the update at 2x."""
   c = tiny_config(cache)
   mesh = sharding.make_mesh()
-  model_def, state = train.init_state(c, mesh)
+  model_def, state = steps.init_state(c, mesh)
   b, t, s = multigrid.Plan.from_config(c).base_shape
   rng = np.random.default_rng(0)
   batch = sharding.global_batch(mesh, dict(
       video=rng.integers(0, 256, (b, t, s, s, 3), dtype=np.uint8),
       label=rng.integers(0, c.model.num_classes, (b,), dtype=np.int32)))
-  step = jax.jit(lambda st, bt, lr: train.train_step(
+  step = jax.jit(lambda st, bt, lr: steps.train_step(
       st, bt, lr, model_def=model_def, config=c, bn_group_size=c.multigrid.bn_group_size))
   before = jax.device_get(state["params"])
   delta = {}
@@ -212,7 +242,7 @@ def test_sigkill_and_resume_is_bit_identical(reference, cache, tmp_path, kill_at
   """Killed after step 6 (last checkpoint at the segment end 5, so the resumed run
   crosses segment boundaries) or step 10 (inside a short cycle, checkpoint at 8)."""
   workdir = str(tmp_path / "run")
-  killed = run_main(cache, workdir, "--mode=train", env={"MGJAX_FAULT_KILL_AT_STEP": str(kill_at)})
+  killed = run_main(cache, workdir, "--mode=train", kill_at=kill_at)
   assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
   last, _ = saved(workdir)
   assert last < kill_at
@@ -291,8 +321,8 @@ def test_init_from_checkpoint_reinitialises_a_different_head(reference, cache):
     with c.unlocked():
       c.model.num_classes = num_classes
       c.train.init_from = os.path.join(reference["workdir"], "checkpoints")
-    _, state = train.init_state(c, mesh)
-    params, rest = train.load_init_params(c, state["params"], state["rest"], mesh)
+    _, state = steps.init_state(c, mesh)
+    params, rest = checkpointing.load_init_params(c, state["params"], state["rest"], mesh)
     flat = dict(jax.tree_util.tree_leaves_with_path(params))
     ref_flat = dict(jax.tree_util.tree_leaves_with_path(ref["params"]))
     names = lambda d: {jax.tree_util.keystr(k, simple=True, separator="/"): v for k, v in d.items()}

@@ -41,7 +41,7 @@ import dataclasses
 import json
 import os
 import tempfile
-from typing import Any, Iterable, Sequence
+from typing import Iterable
 
 FILE_SUFFIX = ".seqex"
 VIDEOS_DIR = "videos"

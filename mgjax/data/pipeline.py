@@ -45,6 +45,7 @@ from typing import Any
 
 import numpy as np
 
+from mgjax import config as config_lib
 from mgjax.data import augment
 from mgjax.data import datasets
 from mgjax.data import frame_store
@@ -53,17 +54,6 @@ from mgjax.data import sampling
 tf = frame_store.import_tf()  # Accelerators stay with JAX.
 
 MAX_ATTEMPTS = 4  # Videos tried for one clip before giving up with a black clip.
-
-# Eval presets: (temporal views or None = config.eval.num_temporal_views, spatial crops,
-# test size or None = config.eval.crop_size). The supplement's centre-224 / 3-crop-224 /
-# 3-crop-256 tests keep the temporal views of the config (10 by default).
-_EVAL_PRESETS = {
-    "10x3": (10, 3, None),
-    "center_224": (None, 1, 224),
-    "3crop_224": (None, 3, 224),
-    "3crop_256": (None, 3, 256),
-}
-
 
 def eval_views(config) -> tuple[int, int, int]:
   """Resolves the eval preset.
@@ -75,12 +65,11 @@ def eval_views(config) -> tuple[int, int, int]:
     (num_temporal_views, num_spatial_crops, crop_size).
   """
   e = config.eval
-  if e.preset == "custom":
-    return int(e.num_temporal_views), int(e.num_spatial_crops), int(e.crop_size)
-  if e.preset not in _EVAL_PRESETS:
-    raise ValueError(f"config.eval.preset = {e.preset!r}: use one of {sorted(_EVAL_PRESETS) + ['custom']}")
-  views, crops, size = _EVAL_PRESETS[e.preset]
-  return (int(views or e.num_temporal_views), crops, int(size or e.crop_size))
+  if e.preset not in config_lib.EVAL_PRESETS:
+    raise ValueError(f"config.eval.preset = {e.preset!r}: use one of {sorted(config_lib.EVAL_PRESETS)}")
+  views, crops, size = config_lib.EVAL_PRESETS[e.preset]
+  return (int(views or e.num_temporal_views), int(crops or e.num_spatial_crops),
+          int(size or e.crop_size))
 
 
 def prepare(config):

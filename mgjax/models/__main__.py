@@ -49,63 +49,6 @@ _BATCH = flags.DEFINE_integer("batch", 1, "Clips per forward pass.")
 _NUM_CLASSES = flags.DEFINE_integer("num_classes", 400, "Classes (without --config).")
 
 
-def _table(head: tuple[str, ...], rows: list[tuple], left: tuple[int, ...] = (0,)) -> str:
-  """Aligned text table; columns in `left` are left-aligned, the others right-aligned."""
-  cells = [tuple(str(c) for c in r) for r in [head, *rows]]
-  widths = [max(len(r[i]) for r in cells) for i in range(len(head))]
-  fmt = lambda r: "  ".join(c.ljust(w) if i in left else c.rjust(w)
-                            for i, (c, w) in enumerate(zip(r, widths))).rstrip()
-  return "\n".join([fmt(cells[0]), fmt(tuple("-" * w for w in widths))] + [fmt(r) for r in cells[1:]])
-
-
-def list_models() -> str:
-  """A table of every model: reference, clip, alpha, parameters."""
-  rows = []
-  for name in registry.MODEL_NAMES:
-    spec = registry.model_spec(name)
-    model_config = config_lib.base().model
-    model_config.name = name
-    params = summary.count_params(summary.abstract_model(model_config))
-    rows.append((name, f"{spec.num_frames}x{spec.sampling_rate}", spec.alpha, f"{params:,}",
-                 spec.reference))
-  return _table(("model", "frames x rate", "alpha", "params (400 classes)", "reference"), rows,
-                left=(0, 4))
-
-
-def model_report(model_config, frames: int, crops: list[int], batch: int) -> str:
-  """Parameters and forward cost of one model for the given shapes."""
-  spec = registry.model_spec(model_config.name)
-  model = summary.abstract_model(model_config)
-  lines = [f"{model_config.name}: {summary.count_params(model):,} parameters "
-           f"({model_config.num_classes} classes, {spec.reference})"]
-  rows = []
-  for crop in crops:
-    c = summary.clip_cost(model_config, frames, crop)
-    rows.append((f"{batch}x{frames}x{crop}²", f"{c.gflops:.1f}", f"{c.gmacs:.1f}",
-                 f"{batch * c.gflops:.1f}"))
-  lines.append(_table(("shape BxTxS²", "GFLOPs/clip (XLA)", "GMACs/clip", "GFLOPs/forward"), rows))
-  return "\n".join(lines)
-
-
-def plan_report(config) -> str:
-  """Cost of every distinct shape of the config's multigrid plan."""
-  from mgjax import multigrid  # pylint: disable=g-import-not-at-top
-  plan = multigrid.Plan.from_config(config)
-  model = summary.abstract_model(config.model)
-  b0, t0, s0 = plan.base_shape
-  base = summary.clip_cost(config.model, t0, s0).flops * b0
-  rows = []
-  for b, t, s in plan.distinct_shapes():
-    c = summary.clip_cost(config.model, t, s)
-    rows.append((f"{b}x{t}x{s}²", f"{c.gflops:.1f}", f"{c.gmacs:.1f}", f"{b * c.gflops / 1e3:.2f}",
-                 f"{b * c.flops / base:.2f}"))
-  head = (f"{config.model.name}: {summary.count_params(model):,} parameters; "
-          f"plan of {plan.num_steps:,} steps, base shape {b0}x{t0}x{s0}² (forward pass, "
-          f"{config.model.dtype})")
-  return head + "\n" + _table(("shape BxTxS²", "GFLOPs/clip (XLA)", "GMACs/clip", "TFLOPs/step",
-                               "step / base step"), rows)
-
-
 def main(argv: list[str]) -> None:
   if len(argv) > 1:
     raise app.UsageError(f"unexpected arguments: {argv[1:]}")
@@ -114,10 +57,10 @@ def main(argv: list[str]) -> None:
     config_lib.validate(config)
     if _MODEL.value and _MODEL.value != config.model.name:
       raise app.UsageError("--model and --config disagree; use --config.model.name")
-    print(plan_report(config))
+    print(summary.plan_report(config))
     return
   if not _MODEL.value:
-    print(list_models())
+    print(summary.list_models())
     return
   spec = registry.model_spec(_MODEL.value)
   model_config = config_lib.base().model
@@ -127,7 +70,7 @@ def main(argv: list[str]) -> None:
   if frames % spec.alpha:
     raise app.UsageError(f"{_MODEL.value} needs frames divisible by alpha={spec.alpha}")
   crops = [_CROP.value] if _CROP.value else [224, 256]
-  print(model_report(model_config, frames, crops, _BATCH.value))
+  print(summary.model_report(model_config, frames, crops, _BATCH.value))
 
 
 if __name__ == "__main__":

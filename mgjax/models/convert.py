@@ -58,8 +58,11 @@ from typing import Any, Iterable, Mapping
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 from flax import nnx
+import numpy as np
+
+from mgjax import config as config_lib
+from mgjax.models import registry
 
 HEAD_PREFIX = "head."
 
@@ -499,7 +502,6 @@ def create_from_checkpoint(model_config: Any, source: str | Mapping[str, Any], *
   Raises:
     ConversionError: when the checkpoint does not match.
   """
-  from mgjax.models import registry  # pylint: disable=g-import-not-at-top
   sd, unknown = read_checkpoint(source) if isinstance(source, str) else canonical_state_dict(source)
   create = lambda: registry.create_model(model_config, rngs=nnx.Rngs(seed))
   abstract = nnx.eval_shape(create)
@@ -553,7 +555,6 @@ def convert_file_to_pure(path: str, model_config: Any, *, skip_head: bool | None
   Returns:
     {"params": ..., "batch_stats": ...} pure dicts of NumPy arrays.
   """
-  from mgjax.models import registry  # pylint: disable=g-import-not-at-top
   sd, unknown = read_checkpoint(path)
   if skip_head is None:
     w = sd.get("head.projection.weight")
@@ -639,8 +640,6 @@ def main(argv: list[str] | None = None) -> str:
   """CLI entry point (see the module docstring); returns the output directory."""
   import argparse  # pylint: disable=g-import-not-at-top
 
-  from mgjax import config as config_lib  # pylint: disable=g-import-not-at-top
-  from mgjax.models import registry  # pylint: disable=g-import-not-at-top
 
   parser = argparse.ArgumentParser(
       prog="python -m mgjax.models.convert",

@@ -181,4 +181,5 @@ def create_model(model_config: Any, *, rngs: nnx.Rngs) -> VideoResNet:
       raise ValueError(f"model.dtype {dtype!r} not in {tuple(DTYPES)}")
     dtype = DTYPES[dtype]
   return VideoResNet(arch_from_config(model_config), num_classes=int(model_config.num_classes),
-                     dropout_rate=float(model_config.dropout_rate), dtype=dtype, rngs=rngs)
+                     dropout_rate=float(model_config.dropout_rate), dtype=dtype,
+                     stem_im2col=bool(getattr(model_config, "stem_im2col", True)), rngs=rngs)

@@ -29,9 +29,8 @@ multigrid shape works with the same parameters.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
-from typing import Iterator, Sequence
+from typing import Sequence
 
 import jax
 import jax.numpy as jnp
@@ -165,46 +164,26 @@ class ArchSpec:
     return spec
 
 
-# conv1 as im2col + matmul on XLA:CPU (`layers.im2col_conv3d`); see `stem_im2col_on_cpu`.
-_STEM_IM2COL_ON_CPU = True
-
-
-@contextlib.contextmanager
-def stem_im2col_on_cpu(enabled: bool) -> Iterator[None]:
-  """Models traced inside run conv1 as im2col on CPU (`enabled`) or as the XLA convolution.
-
-  For FLOP counts (the im2col matmul also covers the padded frames) and for benchmarks
-  that time one against the other.
-
-  Args:
-    enabled: whether the CPU backend uses im2col (the default outside this context).
-  """
-  global _STEM_IM2COL_ON_CPU
-  previous, _STEM_IM2COL_ON_CPU = _STEM_IM2COL_ON_CPU, enabled
-  try:
-    yield
-  finally:
-    _STEM_IM2COL_ON_CPU = previous
-
-
 class Stem(nnx.Module):
   """conv1 (kt×7×7, spatial stride 2) → BN → ReLU → 1×3×3 max-pool (stride 2).
 
   Small-crop settings may use stride 1 and/or drop the max-pool (`ArchSpec`).
-  On the CPU backend conv1 runs as im2col and a matmul: the same function and
-  parameters, 1.9–3.7× faster train steps there (`benchmarks/stem_conv.py`).
+  With `im2col`, on the CPU backend conv1 runs as im2col and a matmul: the same
+  function and parameters, 1.9–3.7× faster train steps there (`benchmarks/stem_conv.py`).
+  A static field of the module, so it is part of every jit key through the graph.
   """
 
   def __init__(self, dim_in: int, dim_out: int, kernel_t: int, *, stride: int = 2,
-               pool: bool = True, dtype, rngs: nnx.Rngs):
+               pool: bool = True, im2col: bool = True, dtype, rngs: nnx.Rngs):
     self.stride = stride
     self.pool = pool
+    self.im2col = im2col
     self.conv = layers.conv3d(dim_in, dim_out, (kernel_t, 7, 7), (1, stride, stride), dtype=dtype,
                               rngs=rngs)
     self.bn = layers.GroupedBatchNorm(dim_out, dtype=dtype)
 
   def __call__(self, x: jax.Array, ctx: layers.NormContext) -> jax.Array:
-    if _STEM_IM2COL_ON_CPU and jax.default_backend() == "cpu":
+    if self.im2col and jax.default_backend() == "cpu":
       x = layers.im2col_conv3d(x.astype(self.conv.dtype), self.conv.kernel[...], self.stride)
     else:
       x = self.conv(x)
@@ -218,11 +197,11 @@ class VideoModelStem(nnx.Module):
   """The stems of all pathways (`pathway{p}_stem`)."""
 
   def __init__(self, dims_out: Sequence[int], kernels_t: Sequence[int], *, stride: int = 2,
-               pool: bool = True, dtype, rngs: nnx.Rngs):
+               pool: bool = True, im2col: bool = True, dtype, rngs: nnx.Rngs):
     self.num_pathways = len(dims_out)
     for p, (d, k) in enumerate(zip(dims_out, kernels_t)):
       setattr(self, f"pathway{p}_stem",
-              Stem(3, d, k, stride=stride, pool=pool, dtype=dtype, rngs=rngs))
+              Stem(3, d, k, stride=stride, pool=pool, im2col=im2col, dtype=dtype, rngs=rngs))
 
   def __call__(self, xs: list[jax.Array], ctx: layers.NormContext) -> list[jax.Array]:
     return [getattr(self, f"pathway{p}_stem")(x, ctx) for p, x in enumerate(xs)]
@@ -333,7 +312,7 @@ class VideoResNet(nnx.Module):
   """
 
   def __init__(self, spec: ArchSpec, *, num_classes: int, dropout_rate: float = 0.5,
-               dtype=jnp.float32, rngs: nnx.Rngs):
+               dtype=jnp.float32, stem_im2col: bool = True, rngs: nnx.Rngs):
     """Builds the network.
 
     Args:
@@ -341,6 +320,7 @@ class VideoResNet(nnx.Module):
       num_classes: outputs of the classifier.
       dropout_rate: dropout before the classifier.
       dtype: compute dtype (parameters and BN statistics stay float32).
+      stem_im2col: conv1 as im2col + matmul on the CPU backend (`Stem`).
       rngs: random streams ("params" for initialisers, "dropout" or "default"
         for dropout).
     """
@@ -357,7 +337,7 @@ class VideoResNet(nnx.Module):
     fused = lambda c: c + spec.fusion_ratio * fast(c) if two else c
     stem_out = [w, fast(w)] if two else [w]
     self.s1 = VideoModelStem(stem_out, spec.stem_kernel_t, stride=spec.stem_stride,
-                             pool=spec.stem_pool, dtype=dtype, rngs=rngs)
+                             pool=spec.stem_pool, im2col=stem_im2col, dtype=dtype, rngs=rngs)
     if two:
       self.s1_fuse = self._fuse(fast(w), dtype, rngs)
 

@@ -31,8 +31,9 @@ import jax.numpy as jnp
 import numpy as np
 from flax import nnx
 
+from mgjax import config as config_lib
+from mgjax import multigrid
 from mgjax.models import registry
-from mgjax.models import resnet3d
 
 
 def count_params(model: nnx.Module) -> int:
@@ -79,7 +80,9 @@ def forward_cost(model: nnx.Module, batch: int, frames: int, crop: int) -> Cost:
   """FLOPs of one inference forward pass from XLA's cost analysis.
 
   Args:
-    model: a (possibly abstract) model.
+    model: a (possibly abstract) model; built with `stem_im2col=False` to count conv1
+      as the convolution it is (the CPU's im2col matmul also covers the padded frames:
+      XLA would count (T + kt - 1) / T times its FLOPs).
     batch: clips.
     frames: frames per clip (of the fast pathway for SlowFast).
     crop: spatial size.
@@ -94,17 +97,14 @@ def forward_cost(model: nnx.Module, batch: int, frames: int, crop: int) -> Cost:
 
   abstract_state = jax.tree.map(lambda a: jax.ShapeDtypeStruct(a.shape, a.dtype), state)
   x = jax.ShapeDtypeStruct((batch, frames, crop, crop, 3), jnp.float32)
-  # Count conv1 as the convolution it is: on CPU the stem runs as im2col, whose matmul
-  # also covers the padded frames (XLA would count (T + kt - 1) / T times the FLOPs).
-  with resnet3d.stem_im2col_on_cpu(False):
-    compiled = jax.jit(forward).lower(abstract_state, x).compile()
+  compiled = jax.jit(forward).lower(abstract_state, x).compile()
   return Cost(batch, frames, crop, _flops(compiled))
 
 
 @functools.lru_cache(maxsize=None)
 def _clip_flops(model_key: tuple, frames: int, crop: int) -> float:
   model_config = dict(model_key)
-  cfg = _Namespace(**model_config)
+  cfg = _Namespace(**model_config, stem_im2col=False)
   return forward_cost(abstract_model(cfg), 1, frames, crop).flops
 
 
@@ -114,7 +114,8 @@ class _Namespace:
 
 
 def _model_key(model_config: Any) -> tuple:
-  fields = ("name", "num_classes", "dtype", "dropout_rate", "width", "depths", "bottleneck_ratio")
+  fields = ("name", "num_classes", "dtype", "dropout_rate", "width", "depths", "bottleneck_ratio",
+            "zero_init_final_bn", "stem_stride", "stem_pool", "spatial_strides")
   return tuple((f, _freeze(getattr(model_config, f, None))) for f in fields)
 
 
@@ -129,3 +130,60 @@ def clip_cost(model_config: Any, frames: int, crop: int) -> Cost:
   clips costs B times this.
   """
   return Cost(1, frames, crop, _clip_flops(_model_key(model_config), int(frames), int(crop)))
+
+
+# ---------------------------------------------------------------- reports
+def _table(head: tuple[str, ...], rows: list[tuple], left: tuple[int, ...] = (0,)) -> str:
+  """Aligned text table; columns in `left` are left-aligned, the others right-aligned."""
+  cells = [tuple(str(c) for c in r) for r in [head, *rows]]
+  widths = [max(len(r[i]) for r in cells) for i in range(len(head))]
+  fmt = lambda r: "  ".join(c.ljust(w) if i in left else c.rjust(w)
+                            for i, (c, w) in enumerate(zip(r, widths))).rstrip()
+  return "\n".join([fmt(cells[0]), fmt(tuple("-" * w for w in widths))] + [fmt(r) for r in cells[1:]])
+
+
+def list_models() -> str:
+  """A table of every model: reference, clip, alpha, parameters."""
+  rows = []
+  for name in registry.MODEL_NAMES:
+    spec = registry.model_spec(name)
+    model_config = config_lib.base().model
+    model_config.name = name
+    params = count_params(abstract_model(model_config))
+    rows.append((name, f"{spec.num_frames}x{spec.sampling_rate}", spec.alpha, f"{params:,}",
+                 spec.reference))
+  return _table(("model", "frames x rate", "alpha", "params (400 classes)", "reference"), rows,
+                left=(0, 4))
+
+
+def model_report(model_config, frames: int, crops: list[int], batch: int) -> str:
+  """Parameters and forward cost of one model for the given shapes."""
+  spec = registry.model_spec(model_config.name)
+  model = abstract_model(model_config)
+  lines = [f"{model_config.name}: {count_params(model):,} parameters "
+           f"({model_config.num_classes} classes, {spec.reference})"]
+  rows = []
+  for crop in crops:
+    c = clip_cost(model_config, frames, crop)
+    rows.append((f"{batch}x{frames}x{crop}²", f"{c.gflops:.1f}", f"{c.gmacs:.1f}",
+                 f"{batch * c.gflops:.1f}"))
+  lines.append(_table(("shape BxTxS²", "GFLOPs/clip (XLA)", "GMACs/clip", "GFLOPs/forward"), rows))
+  return "\n".join(lines)
+
+
+def plan_report(config) -> str:
+  """Cost of every distinct shape of the config's multigrid plan."""
+  plan = multigrid.Plan.from_config(config)
+  model = abstract_model(config.model)
+  b0, t0, s0 = plan.base_shape
+  base = clip_cost(config.model, t0, s0).flops * b0
+  rows = []
+  for b, t, s in plan.distinct_shapes():
+    c = clip_cost(config.model, t, s)
+    rows.append((f"{b}x{t}x{s}²", f"{c.gflops:.1f}", f"{c.gmacs:.1f}", f"{b * c.gflops / 1e3:.2f}",
+                 f"{b * c.flops / base:.2f}"))
+  head = (f"{config.model.name}: {count_params(model):,} parameters; "
+          f"plan of {plan.num_steps:,} steps, base shape {b0}x{t0}x{s0}² (forward pass, "
+          f"{config.model.dtype})")
+  return head + "\n" + _table(("shape BxTxS²", "GFLOPs/clip (XLA)", "GMACs/clip", "TFLOPs/step",
+                               "step / base step"), rows)
