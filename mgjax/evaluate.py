@@ -165,7 +165,10 @@ def evaluate(config: ml_collections.ConfigDict, mesh: jax.sharding.Mesh,
   video = sharding.abstract_batch(mesh, {"video": ((b, t, crop, crop, 3), jnp.uint8)})["video"]
   step = jax.jit(predict_fn).lower(_abstract(state), video).compile()
   ids, scores, masks, labels = [], [], [], []
+  bad_videos, failed = pipeline.BadVideos(config, config.data.eval_split), 0
   for local in pipeline.eval_dataset(config, jax.process_index(), jax.process_count()):
+    bad_videos.add(local["bad_videos"])
+    failed += int(local["failed"])
     out = step(state, sharding.global_batch(mesh, {"video": local["video"]})["video"])
     scores.append(_gather(out))
     ids.append(_gather(local["video_id"]))
@@ -177,8 +180,11 @@ def evaluate(config: ml_collections.ConfigDict, mesh: jax.sharding.Mesh,
   videos, video_scores, counts = aggregate_views(ids, scores, masks, multi)
   first = {int(v): i for i, v in reversed(list(enumerate(ids)))}
   video_labels = labels[[first[int(v)] for v in videos]]
+  # A view whose video failed to load is a black clip, counted here (and its file named
+  # in the log): this host's count.
   metrics: dict[str, Any] = dict(num_videos=len(videos), num_views=int(counts.sum()),
-                                 temporal_views=temporal, spatial_crops=spatial, crop_size=crop)
+                                 temporal_views=temporal, spatial_crops=spatial, crop_size=crop,
+                                 failed_views=failed)
   if multi:
     metrics["mAP"] = mean_average_precision(video_scores, video_labels)
   else:

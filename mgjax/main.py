@@ -152,8 +152,10 @@ def print_summary(summary: dict[str, Any], workdir: str, reference=None) -> None
     reference: `config.reference`, the config's measured results to print beside this
       run's (optional).
   """
+  bad = (f" ({summary['bad_videos']} bad files, listed in "
+         f"{os.path.join(workdir, 'bad_videos.json')})" if summary.get("bad_videos") else "")
   lines = [f"Trained to step {summary['final_step']} (started at {summary['start_step']}); "
-           f"{summary['failed_clips']} clips failed to decode and were replaced.",
+           f"{summary['failed_clips']} clips failed to decode and were replaced{bad}.",
            f"Step shapes: {summary['compiled_shapes']} compiled or loaded in "
            f"{summary['compile_seconds']:.0f} s; the loop waited {summary['compile_wait_seconds']:.0f} s "
            "for them."]

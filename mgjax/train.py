@@ -141,18 +141,25 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str, *,
   hooks = [periodic_actions.ReportProgress(num_train_steps=last, writer=writer), *hooks]
   preemption = _Preemption()
   batches = pipeline.train_dataset(config, plan, start, jax.process_index(), jax.process_count())
+  report_name = "bad_videos.json" if not jax.process_index() else (
+      f"bad_videos_process{jax.process_index()}.json")
+  bad_videos = pipeline.BadVideos(config, config.data.train_split,
+                                  os.path.join(workdir, report_name))
   period = _Period()
+  waits = _InputWaitByShape()
   pending: tuple[int, Any] | None = None  # Metrics of the last step, checked one step late.
   summary: dict[str, Any] = {"start_step": start}
   loop_start, eval_seconds = time.perf_counter(), 0.0
   try:
     for step in range(start, last):
+      step_start, excluded = time.perf_counter(), eval_seconds + compiled.wait_seconds
       if step in segment_starts:
         _log_segment(plan, segment_starts[step])
       with period.waiting():
         local = next(batches)
       key = compilation.step_key(table, step)
       failed = int(np.sum(local.pop("failed", 0)))
+      bad_videos.add(local.pop("bad_videos"))
       state, metrics = compiled(key, state, sharding.global_batch(mesh, local), table["lr"][step])
       if pending is not None:
         _check_finite(*pending)
@@ -174,6 +181,8 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str, *,
         eval_start = time.perf_counter()
         state = _evaluate(config, plan, mesh, model_def, state, writer, done, workdir)
         eval_seconds += time.perf_counter() - eval_start
+      waits.add(key, period.last_wait, time.perf_counter() - step_start
+                - (eval_seconds + compiled.wait_seconds - excluded))
       if stop:
         logging.warning("Stopped at step %d after SIGTERM; the checkpoint is saved.", done)
         summary["preempted"] = True
@@ -188,8 +197,11 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str, *,
     compiled.close()
     ckpt.close()
     preemption.restore()
+    bad_videos.write()
     writer.flush()
+  summary["input_wait_by_shape"] = waits.log()
   summary.update(final_step=int(jax.device_get(state["step"])), failed_clips=period.failed,
+                 bad_videos=len(bad_videos.failed_clips),
                  compiled_shapes=len(compiled.log), compile_seconds=compiled.compile_seconds,
                  compile_wait_seconds=compiled.wait_seconds)
   return summary
@@ -237,7 +249,8 @@ class _Period:
     try:
       yield
     finally:
-      self.wait += time.perf_counter() - t
+      self.last_wait = time.perf_counter() - t
+      self.wait += self.last_wait
 
   def add(self, clips: int, failed: int, metrics: dict[str, jax.Array]):
     """Counts a step (the sums stay on the device: no wait for the step to finish)."""
@@ -254,6 +267,28 @@ class _Period:
     out = (elapsed, self.wait / elapsed, self.clips, means)
     self._reset()
     return out
+
+
+class _InputWaitByShape:
+  """Time waiting for input against the loop's time, per step shape: which shapes are
+  input-bound (multigrid's small shapes need many more clips per second)."""
+
+  def __init__(self):
+    self._seconds: dict[str, list[float]] = {}
+
+  def add(self, key: tuple, wait: float, seconds: float) -> None:
+    b, t, s = key[:3]  # Without the BN group: the input does not depend on it.
+    total = self._seconds.setdefault(f"{b}x{t}x{s}²", [0.0, 0.0])
+    total[0] += wait
+    total[1] += seconds
+
+  def log(self) -> dict[str, float]:
+    """Logs one line over the shapes (in the order first met); returns {BxTxS²: fraction}."""
+    fractions = {k: wait / max(seconds, 1e-9) for k, (wait, seconds) in self._seconds.items()}
+    if fractions:
+      logging.info("Input wait by shape (share of the loop's time at the shape): %s.",
+                   ", ".join(f"{k} {100 * v:.0f}%" for k, v in fractions.items()))
+    return fractions
 
 
 def _log_train(writer, done: int, plan: multigrid.Plan, table, step: int,

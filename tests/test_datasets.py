@@ -28,9 +28,27 @@ tf = frame_store.import_tf()
 
 
 def _store(root: str, keys) -> None:
-  """A store manifest listing `keys` (the readers only consult the manifest)."""
+  """A store manifest listing `keys`, and a (content-free) file for each: the readers
+  consult the manifest and a listing of the files, never their contents."""
   frame_store.write_manifest(root, [frame_store.ManifestEntry(k, k + ".mp4", 10, 30.0, 256, 340)
                                     for k in keys])
+  for k in keys:
+    frame_store.atomic_write(frame_store.video_path(root, k), b"x")
+
+
+def test_a_file_deleted_after_conversion_is_missing_at_start_up(tmp_path, caplog):
+  """The manifest still lists it; the listing of the store does not."""
+  root = str(tmp_path)
+  _store(root, ["train/a", "train/b", "c"])
+  _write(os.path.join(root, "train.csv"), "train/a.mp4 3\ntrain/b.mp4 0\nc.mp4 7\n")
+  os.unlink(frame_store.video_path(root, "train/b"))
+  v = datasets.kinetics(root, "train")
+  assert v.keys == ["train/a", "c"] and v.missing == ["train/b.mp4"]
+  c = config_lib.base()
+  c.data.root = root
+  with caplog.at_level(logging.WARNING):
+    assert len(datasets.load(c, "train")) == 2
+  assert "1 of 3 videos are missing" in caplog.text and "train/b.mp4" in caplog.text
 
 
 def _write(path: str, text: str) -> None:

@@ -14,7 +14,7 @@
 """Tests of the input pipelines (mgjax/data/pipeline.py) on a tiny synthetic store."""
 
 import dataclasses
-import os
+import json
 import shutil
 
 import numpy as np
@@ -165,36 +165,62 @@ def test_segment_sampling_without_flips(config, plan):
       assert len({tuple(r) for r in b["frame_indices"].tolist()}) > 1  # Random per clip.
 
 
-def test_broken_files_are_replaced_and_counted(root, config, plan, tmp_path):
+def test_broken_files_are_replaced_counted_and_named(root, config, plan, tmp_path, caplog):
   store = str(tmp_path / "store")
   shutil.copytree(root, store, ignore=shutil.ignore_patterns("mp4"))
   videos = datasets.load(config, "train", root=store)
-  bad = {0: "garbage", 3: "bad jpeg", 5: "deleted"}
   with open(videos.files[0], "wb") as f:
     f.write(b"not a sequence example")
   record = frame_store.read(videos.files[3])
   record.frames[2:] = [b"\xff\xd8 broken jpeg"] * (len(record.frames) - 2)
   frame_store.atomic_write(videos.files[3], frame_store.serialize(record))
-  os.unlink(videos.files[5])
+  with open(videos.files[6], "wb"):
+    pass  # Emptied.
+  bad = {0: "not a frame-store record", 3: "frame 2 of", 6: "empty file"}
   broken = data_testlib.tiny_config(store)
 
   def run():
     return list(pipeline.train_dataset(broken, plan, 0, stop_step=3, with_metadata=True))
 
   first = run()
+  named = pipeline.BadVideos(broken, "train", str(tmp_path / "bad_videos.json"))
   for b in first:
     original = np.array([_video_index(config, e) for e in b["example"]])
     replaced = b["video_index"] != original
     # Clips of the unreadable videos are always replaced, those of video 3 when they
-    # sample a broken frame, no other clip is, and the batch counts them.
+    # sample a broken frame, no other clip is, and the batch counts them and names the
+    # videos that failed.
     assert b["failed"] == int(replaced.sum())
     assert np.all(np.isin(original[replaced], list(bad)))
-    assert np.all(replaced[np.isin(original, [0, 5])])
-    assert not np.isin(b["video_index"], [0, 5]).any()
+    assert np.all(replaced[np.isin(original, [0, 6])])
+    assert not np.isin(b["video_index"], [0, 6]).any()
+    np.testing.assert_array_equal(b["bad_videos"][:, 0], np.where(replaced, original, -1))
+    with caplog.at_level("WARNING"):
+      named.add(b["bad_videos"])
   assert sum(int(b["failed"]) for b in first) > 0
+  named.write()
+  report = json.load(open(tmp_path / "bad_videos.json"))
+  assert report == named.report() and {r["file"] for r in report} <= {videos.files[i] for i in bad}
+  for row in report:
+    i = videos.files.index(row["file"])
+    assert row["reason"].startswith(bad[i]) and row["failed_clips"] >= 1
+    assert caplog.text.count(row["file"]) == 1  # Logged once, with its reason.
+  assert sum(r["failed_clips"] for r in report) == int(
+      sum((b["bad_videos"] >= 0).sum() for b in first))
   for a, b in zip(first, run()):  # Deterministic replacements.
     np.testing.assert_array_equal(a["video"], b["video"])
     np.testing.assert_array_equal(a["video_index"], b["video_index"])
+
+
+def test_frame_store_diagnose_names_each_problem(root, tmp_path):
+  videos = datasets.load(data_testlib.tiny_config(root), "train")
+  assert frame_store.diagnose(videos.files[0]) == ""
+  assert frame_store.diagnose(str(tmp_path / "gone.seqex")) == "missing file"
+  record = frame_store.read(videos.files[0])
+  record.frames = []
+  path = str(tmp_path / "no_frames.seqex")
+  frame_store.atomic_write(path, frame_store.serialize(record))
+  assert frame_store.diagnose(path) == "no frames"
 
 
 def test_eval_covers_every_video_once(config):

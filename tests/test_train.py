@@ -147,8 +147,12 @@ def test_train_and_eval_end_to_end(reference, cache):
                  if os.path.basename(p).isdigit())
   ends = {s.first_step + s.num_steps for s in plan.segments if s.num_steps}
   assert ends <= set(saved_steps) and {4, 8, 12, 16} <= set(saved_steps)
-  # The run went through several shapes of both cycles.
-  assert len({tuple(s) for s in plan.distinct_shapes()}) >= 6
+  # The run went through several shapes of both cycles, and says how long each waited
+  # for its input.
+  shapes = {f"{b}x{t}x{s}²" for b, t, s in plan.distinct_shapes()}
+  assert len(shapes) >= 6 and set(summary["input_wait_by_shape"]) == shapes
+  assert all(0 <= f < 1 for f in summary["input_wait_by_shape"].values())
+  assert summary["bad_videos"] == 0 and not os.path.exists(os.path.join(workdir, "bad_videos.json"))
 
 
 def test_summary_prints_the_run_beside_the_configs_reference(reference, capsys):

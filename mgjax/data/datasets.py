@@ -146,6 +146,10 @@ class _Store:
     self.manifest = frame_store.read_manifest(root)
     self.by_name: dict[str, str | None] = {}
     if self.manifest is not None:
+      # The manifest says what was converted; a listing (not a read) says what is
+      # still there, so a deleted file is reported missing at start-up.
+      stored = _stored_keys(root)
+      self.manifest = {k: v for k, v in self.manifest.items() if k in stored}
       for key in self.manifest:
         name = posixpath.basename(key)
         # Two keys with one file name: the name alone is ambiguous.
@@ -276,6 +280,21 @@ def kinetics(root: str, split: str) -> VideoList:
     entries.append((p, (int(l) if numeric else index[l],)))
   store = _Store(root)
   return store.build(entries, class_names, flip_map=flip_map_from_pairs(len(class_names), flip_pairs))
+
+
+def _stored_keys(root: str) -> set[str]:
+  """The keys of the video files in a store's `videos/` directory (one listing)."""
+  directory = frame_store.join(root, frame_store.VIDEOS_DIR)
+  walk = _gfile().walk if frame_store.is_remote(directory) else os.walk
+  keys = set()
+  for parent, _, names in walk(directory):
+    relative = posixpath.relpath(str(parent).rstrip("/").replace(os.sep, "/"),
+                                 directory.rstrip("/").replace(os.sep, "/"))
+    for name in names:
+      if name.endswith(frame_store.FILE_SUFFIX):
+        key = posixpath.join(relative, name[:-len(frame_store.FILE_SUFFIX)])
+        keys.add(posixpath.normpath(key))
+  return keys
 
 
 def _list_dir(directory: str) -> list[str]:

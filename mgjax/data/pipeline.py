@@ -27,22 +27,27 @@ with `group_by_window`, whose window size is the step's batch read from the tabl
 
 A clip that fails to load (missing or corrupt file, bad JPEG, zero frames) is replaced
 by another video chosen deterministically from the clip's key, and counted in the
-batch's `failed` field; after `MAX_ATTEMPTS` failures the clip is black.
+batch's `failed` field; after `MAX_ATTEMPTS` failures the clip is black. The batch's
+`bad_videos` names the videos that failed (their index in the split's video list),
+so that `BadVideos` can report each file once with its reason.
 
 Outputs (numpy via `.as_numpy_iterator()`):
   train / precise BN: {video: uint8 [B/P, T, S, S, 3], label: int32 [B/P] (float32
-    multi-hot [B/P, C] for multi-label datasets), failed: int32 count of replaced clips}
+    multi-hot [B/P, C] for multi-label datasets), failed: int32 count of replaced clips,
+    bad_videos: int32 [B/P, MAX_ATTEMPTS], the videos each clip tried and failed (-1 pad)}
   eval: {video: uint8 [b, T, S, S, 3], label, video_id: int32 [b] (-1 for padding),
-    mask: float32 [b] (0 for padding), failed: int32}
+    mask: float32 [b] (0 for padding), failed: int32, bad_videos: int32 [b] (-1 pad)}
 """
 
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 import os
 from typing import Any
 
+from absl import logging
 import numpy as np
 
 from mgjax import config as config_lib
@@ -50,6 +55,7 @@ from mgjax.data import augment
 from mgjax.data import datasets
 from mgjax.data import frame_store
 from mgjax.data import sampling
+from mgjax.data import synthetic
 
 tf = frame_store.import_tf()  # Accelerators stay with JAX.
 
@@ -86,11 +92,9 @@ def prepare(config):
   Returns:
     A resolved copy of the config.
   """
-  from absl import logging  # pylint: disable=g-import-not-at-top
   config = config.copy_and_resolve_references()
   with config.unlocked():
     if config.data.dataset == "synthetic":
-      from mgjax.data import synthetic  # pylint: disable=g-import-not-at-top
       if not config.data.root:
         config.data.root = synthetic.ensure_dataset(config)
       if config.model.num_classes != synthetic.NUM_CLASSES:
@@ -216,27 +220,39 @@ def train_clip(config, record: dict[str, tf.Tensor], label: tf.Tensor, key: tf.T
               stride=tf.constant(0, tf.int32) if segment else draws["stride"])
 
 
-def _train_clip(config, source: _Source, row: dict[str, tf.Tensor], step, k, attempt,
-                domain: int, with_metadata: bool) -> dict[str, tf.Tensor]:
-  """Loads example k of the run (attempt > 0: its replacement video)."""
+def _attempted_videos(config, source: _Source, k, domain: int) -> tf.Tensor:
+  """The video each attempt at example k loads: int32 [MAX_ATTEMPTS] (attempt 0 first)."""
   seed = int(config.seed)
   key = sampling.clip_key(seed, k, domain)
   first = sampling.video_index(k, source.num_videos, seed, domain)
-  video = tf.where(attempt > 0, sampling.replacement_video(key, first, attempt, source.num_videos),
-                   first)
+  return tf.cast(tf.stack([first] + [
+      sampling.replacement_video(key, first, a, source.num_videos) for a in range(1, MAX_ATTEMPTS)
+  ]), tf.int32)
+
+
+def _train_clip(config, source: _Source, row: dict[str, tf.Tensor], step, k, attempt,
+                domain: int, with_metadata: bool) -> dict[str, tf.Tensor]:
+  """Loads example k of the run (attempt > 0: its replacement video)."""
+  key = sampling.clip_key(int(config.seed), k, domain)
+  tried = _attempted_videos(config, source, k, domain)
+  video = tf.gather(tried, attempt)
   record = _load_video(source, video)
   clip = train_clip(config, record, tf.gather(source.labels, video), key, row, source.flip_map)
+  # The attempts before this one failed.
+  bad = tf.where(tf.range(MAX_ATTEMPTS, dtype=tf.int64) < attempt, tried, -1)
   out = dict(video=clip.pop("video"), label=clip.pop("label"),
-             failed=tf.cast(attempt > 0, tf.int32), step=step)
+             failed=tf.cast(attempt > 0, tf.int32), bad_videos=bad, step=step)
   if with_metadata:
-    out.update(clip, example=k, video_index=video)
+    out.update(clip, example=k, video_index=tf.cast(video, tf.int64))
   return out
 
 
-def _black_clip(source: _Source, row, step, k, with_metadata: bool) -> dict[str, tf.Tensor]:
+def _black_clip(config, source: _Source, row, step, k, domain: int,
+                with_metadata: bool) -> dict[str, tf.Tensor]:
   t, s = row["num_frames"], row["crop_size"]
   out = dict(video=tf.zeros(tf.stack([t, s, s, 3]), tf.uint8), label=source.zero_label,
-             failed=tf.constant(1, tf.int32), step=step)
+             failed=tf.constant(1, tf.int32), bad_videos=_attempted_videos(config, source, k, domain),
+             step=step)
   if with_metadata:
     out.update(example=k, video_index=tf.constant(-1, tf.int64),
                frame_indices=tf.zeros([t], tf.int32), crop=tf.zeros([3], tf.int32),
@@ -274,7 +290,8 @@ def _table_dataset(config, videos: datasets.VideoList, table: dict[str, np.ndarr
     row = row_of(step)
     attempts = tf.data.Dataset.range(MAX_ATTEMPTS).map(
         lambda a: _train_clip(config, source, row, step, k, a, domain, with_metadata))
-    return _first_success(attempts, _black_clip(source, row, step, k, with_metadata))
+    return _first_success(attempts, _black_clip(config, source, row, step, k, domain,
+                                                with_metadata))
 
   width = _parallelism(config)
   ds = tf.data.Dataset.range(first_step, first_step + num_rows).flat_map(examples_of_step)
@@ -500,7 +517,8 @@ def eval_dataset(config, process_index: int = 0, process_count: int = 1, *,
       labels = tf.repeat(tf.expand_dims(tf.where(real, label, source.zero_label), 0), count, axis=0)
       out = dict(video=clips, label=labels,
                  video_id=tf.fill([count], tf.cast(tf.where(real, video, -1), tf.int32)),
-                 mask=tf.fill([count], tf.where(real, 1.0, 0.0)), failed=failed)
+                 mask=tf.fill([count], tf.where(real, 1.0, 0.0)), failed=failed,
+                 bad_videos=tf.where(failed > 0, tf.cast(video, tf.int32), -1))
       if with_metadata:
         out.update(temporal_view=views // num_c, spatial_crop=views % num_c,
                    frame_indices=indices, crop=boxes)
@@ -522,6 +540,57 @@ def eval_dataset(config, process_index: int = 0, process_count: int = 1, *,
 
   ds = _options(config, ds.map(finish)).prefetch(2)
   return ds.as_numpy_iterator() if as_numpy else ds
+
+
+class BadVideos:
+  """Names the videos that failed to load, from the batches' `bad_videos`.
+
+  Each file is logged once, with its reason (`frame_store.diagnose`), the first time a
+  clip of it fails; `write` puts every bad file with its reason and number of failed
+  clips into a JSON file (the converter's report does the same for its inputs).
+  """
+
+  def __init__(self, config, split: str, path: str | None = None):
+    """
+    Args:
+      config: the experiment config (the batches' video list is `datasets.load(config,
+        split)`, read only once a video has failed).
+      split: the split of the batches.
+      path: the JSON file `write` writes (None: log only).
+    """
+    self._config, self._split, self._path = config, split, path
+    self._files: list[str] | None = None
+    self.failed_clips: dict[int, int] = {}
+    self.reasons: dict[int, str] = {}
+
+  def add(self, bad_videos: np.ndarray) -> None:
+    """Counts a batch's failed videos (-1 entries are padding); logs and writes new ones."""
+    bad_videos = np.asarray(bad_videos)
+    ids, counts = np.unique(bad_videos[bad_videos >= 0], return_counts=True)
+    if not len(ids):
+      return
+    if self._files is None:
+      self._files = datasets.load(self._config, self._split).files
+    new = [int(i) for i in ids if int(i) not in self.reasons]
+    for i in new:
+      # A file that reads now (a transient read error) still failed a clip: say so.
+      self.reasons[i] = frame_store.diagnose(self._files[i]) or "failed to load, reads now"
+      logging.warning("Bad video %s: %s. Its clips are replaced by other videos.",
+                      self._files[i], self.reasons[i])
+    for i, n in zip(ids.tolist(), counts.tolist()):
+      self.failed_clips[i] = self.failed_clips.get(i, 0) + n
+    if new:
+      self.write()
+
+  def report(self) -> list[dict[str, Any]]:
+    """[{file, reason, failed_clips}], most failed clips first."""
+    rows = [dict(file=self._files[i], reason=self.reasons[i], failed_clips=n)
+            for i, n in self.failed_clips.items()]
+    return sorted(rows, key=lambda r: (-r["failed_clips"], r["file"]))
+
+  def write(self) -> None:
+    if self._path and self.failed_clips:
+      frame_store.atomic_write(self._path, json.dumps(self.report(), indent=1))
 
 
 def describe(batch: dict[str, Any]) -> str:
