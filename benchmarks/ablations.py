@@ -63,14 +63,21 @@ RUNS = {
     "cos_mg_single": ("cosine", True, "single"),
     "cos_mg_multi": ("cosine", True, "multi"),
 }
-BASELINE_OF = {"mg_multi": "baseline", "mg_single": "baseline", "cos_mg_single": "cos_baseline",
-               "cos_mg_multi": "cos_baseline"}
+BASELINE_OF = {
+    "mg_multi": "baseline",
+    "mg_single": "baseline",
+    "cos_mg_single": "cos_baseline",
+    "cos_mg_multi": "cos_baseline",
+}
 
 # The supplement's numbers (Kinetics-400, R50-SlowFast; §1.4: the 64-frame model).
 PUBLISHED = {
-    "baseline": ("-", 75.6, 91.9), "mg_multi": ("4.5×", 76.4, 92.4),
-    "mg_single": ("5.2×", 74.4, 91.8), "cos_baseline": ("-", 75.8, 92.0),
-    "cos_mg_single": ("5.2×", 75.4, 92.1), "cos_mg_multi": ("4.2×", 75.3, 92.1),
+    "baseline": ("-", 75.6, 91.9),
+    "mg_multi": ("4.5×", 76.4, 92.4),
+    "mg_single": ("5.2×", 74.4, 91.8),
+    "cos_baseline": ("-", 75.8, 92.0),
+    "cos_mg_single": ("5.2×", 75.4, 92.1),
+    "cos_mg_multi": ("4.2×", 75.3, 92.1),
 }
 PUBLISHED_TEST = {  # (centre 224, 3-crop 224, 3-crop 256) × (top-1, top-5)
     "baseline": ((75.9, 92.1), (76.5, 92.2), (77.2, 92.5)),
@@ -92,13 +99,18 @@ QUICK = {
 
 
 _CONFIG = config_flags.DEFINE_config_file(
-    "config", "configs/demo.py", "Experiment config file; override its fields with --config.a.b=v.",
-    lock_config=True)
-_QUICK = flags.DEFINE_bool("quick", False, "1 seed, fewer videos and epochs (see QUICK; "
-                           "--config.a.b=v overrides win).")
+    "config",
+    "configs/demo.py",
+    "Experiment config file; override its fields with --config.a.b=v.",
+    lock_config=True,
+)
+_QUICK = flags.DEFINE_bool(
+    "quick", False, "1 seed, fewer videos and epochs (see QUICK; " "--config.a.b=v overrides win)."
+)
 _SEEDS = flags.DEFINE_list("seeds", ["0"], "Comma-separated seeds (config.seed).")
-_RUNS = flags.DEFINE_list("runs", [], "Subset of " + ", ".join(RUNS) + " (default: all; --quick: "
-                          + QUICK_RUNS + ").")
+_RUNS = flags.DEFINE_list(
+    "runs", [], "Subset of " + ", ".join(RUNS) + " (default: all; --quick: " + QUICK_RUNS + ")."
+)
 _NO_TEST_SETTINGS = flags.DEFINE_bool("no_test_settings", False, "Skip §1.4.")
 _WORKDIR = flags.DEFINE_string("workdir", "", "Run directories (default: a temporary one).")
 _OUTDIR = flags.DEFINE_string("outdir", common.DEFAULT_OUTDIR, "Reports go here.")
@@ -107,9 +119,15 @@ _OUTDIR = flags.DEFINE_string("outdir", common.DEFAULT_OUTDIR, "Reports go here.
 def run_config(config, name: str, seed: int):
   policy, mg, mode = RUNS[name]
   config = config.copy_and_resolve_references()
-  config.update_from_flattened_dict({
-      "seed": seed, "optim.lr_policy": policy, "multigrid.long_cycle": mg,
-      "multigrid.short_cycle": mg, "multigrid.long_cycle_mode": mode})
+  config.update_from_flattened_dict(
+      {
+          "seed": seed,
+          "optim.lr_policy": policy,
+          "multigrid.long_cycle": mg,
+          "multigrid.short_cycle": mg,
+          "multigrid.long_cycle_mode": mode,
+      }
+  )
   return config
 
 
@@ -118,9 +136,11 @@ def test_settings(config) -> list[tuple[str, dict[str, Any]]]:
   s0 = config.data.crop_size
   large = int(round(s0 * 256 / 224))
   views = dict(preset="custom", num_temporal_views=config.eval.num_temporal_views)
-  return [(f"centre {s0}²", dict(views, num_spatial_crops=1, crop_size=s0)),
-          (f"3-crop {s0}²", dict(views, num_spatial_crops=3, crop_size=s0)),
-          (f"3-crop {large}²", dict(views, num_spatial_crops=3, crop_size=large))]
+  return [
+      (f"centre {s0}²", dict(views, num_spatial_crops=1, crop_size=s0)),
+      (f"3-crop {s0}²", dict(views, num_spatial_crops=3, crop_size=s0)),
+      (f"3-crop {large}²", dict(views, num_spatial_crops=3, crop_size=large)),
+  ]
 
 
 def evaluate_settings(config, workdir: str, final: dict[str, Any]) -> list[dict[str, Any]]:
@@ -130,6 +150,7 @@ def evaluate_settings(config, workdir: str, final: dict[str, Any]) -> list[dict[
   """
   from mgjax import evaluate  # pylint: disable=g-import-not-at-top
   from mgjax.data import pipeline  # pylint: disable=g-import-not-at-top
+
   out = []
   for label, fields in test_settings(config):
     c = config.copy_and_resolve_references()
@@ -138,8 +159,14 @@ def evaluate_settings(config, workdir: str, final: dict[str, Any]) -> list[dict[
       metrics = final
     else:
       metrics = evaluate.evaluate_checkpoint(c, workdir)["metrics"]
-    out.append(dict(setting=label, top1=metrics["top1"], top5=metrics["top5"],
-                    num_videos=metrics["num_videos"]))
+    out.append(
+        dict(
+            setting=label,
+            top1=metrics["top1"],
+            top5=metrics["top5"],
+            num_videos=metrics["num_videos"],
+        )
+    )
   return out
 
 
@@ -167,8 +194,10 @@ def noise_verdict(a: list[float], b: list[float], num_videos: int) -> str:
     se = math.sqrt(2 * p * (1 - p) / max(num_videos, 1))
     basis = f"binomial, {num_videos} videos"
   within = abs(diff) <= 2 * se
-  return (f"{100 * diff:+.1f} ({'within noise' if within else 'beyond noise'}: 2·SE = "
-          f"{200 * se:.1f}, {basis})")
+  return (
+      f"{100 * diff:+.1f} ({'within noise' if within else 'beyond noise'}: 2·SE = "
+      f"{200 * se:.1f}, {basis})"
+  )
 
 
 # ----------------------------------------------------------------------------------------
@@ -188,28 +217,61 @@ def _row(results, name: str, label: tuple[str, str]) -> list[Any]:
   verdict = "-"
   if mg:
     verdict = noise_verdict(top1, [b["final"]["top1"] for b in base], rs[0]["final"]["num_videos"])
-  return [*label, theor, meas, cell(top1), cell(top5), pub[0], f"{pub[1]:.1f}",
-          f"{pub[2]:.1f}", verdict]
+  return [
+      *label,
+      theor,
+      meas,
+      cell(top1),
+      cell(top5),
+      pub[0],
+      f"{pub[1]:.1f}",
+      f"{pub[2]:.1f}",
+      verdict,
+  ]
 
 
-HEAD = ("speedup (theor.)", "speedup (measured)", "top-1", "top-5", "published speedup",
-        "published top-1", "published top-5", "Δ top-1 vs baseline")
+HEAD = (
+    "speedup (theor.)",
+    "speedup (measured)",
+    "top-1",
+    "top-5",
+    "published speedup",
+    "published top-1",
+    "published top-5",
+    "Δ top-1 vs baseline",
+)
 
 
 def tables(results: dict[str, list[dict[str, Any]]], tests: dict[str, list[list[dict]]]) -> str:
-  rows = lambda spec: [_row(results, n, label) if n in results else [*label] + ["not run"] + [""] * 7
-                       for n, label in spec]
-  t12 = rows([("baseline", ("Baseline", "-")), ("mg_single", ("Multigrid", "single-cycle")),
-              ("mg_multi", ("Multigrid", "multi-cycle (default)"))])
-  t13 = rows([("baseline", ("Stepwise (default)", "Baseline")),
-              ("mg_multi", ("Stepwise (default)", "Multigrid")),
-              ("cos_baseline", ("Cosine", "Baseline")),
-              ("cos_mg_single", ("Cosine", "Multigrid (single long cyc.)")),
-              ("cos_mg_multi", ("Cosine", "Multigrid (multi long cyc.)"))])
-  out = ["### §1.2 Long cycle design", "",
-         common.markdown_table(("", "long cycle design") + HEAD, t12), "",
-         "### §1.3 Cosine learning rate schedule", "",
-         common.markdown_table(("LR schedule", "") + HEAD, t13)]
+  rows = lambda spec: [
+      _row(results, n, label) if n in results else [*label] + ["not run"] + [""] * 7
+      for n, label in spec
+  ]
+  t12 = rows(
+      [
+          ("baseline", ("Baseline", "-")),
+          ("mg_single", ("Multigrid", "single-cycle")),
+          ("mg_multi", ("Multigrid", "multi-cycle (default)")),
+      ]
+  )
+  t13 = rows(
+      [
+          ("baseline", ("Stepwise (default)", "Baseline")),
+          ("mg_multi", ("Stepwise (default)", "Multigrid")),
+          ("cos_baseline", ("Cosine", "Baseline")),
+          ("cos_mg_single", ("Cosine", "Multigrid (single long cyc.)")),
+          ("cos_mg_multi", ("Cosine", "Multigrid (multi long cyc.)")),
+      ]
+  )
+  out = [
+      "### §1.2 Long cycle design",
+      "",
+      common.markdown_table(("", "long cycle design") + HEAD, t12),
+      "",
+      "### §1.3 Cosine learning rate schedule",
+      "",
+      common.markdown_table(("LR schedule", "") + HEAD, t13),
+  ]
   if tests:
     settings = [s["setting"] for s in next(iter(tests.values()))[0]]
     rows = []
@@ -218,12 +280,17 @@ def tables(results: dict[str, list[dict[str, Any]]], tests: dict[str, list[list[
         continue
       row = [label]
       for i in range(len(settings)):
-        row += [cell([seed[i]["top1"] for seed in tests[name]]),
-                cell([seed[i]["top5"] for seed in tests[name]])]
+        row += [
+            cell([seed[i]["top1"] for seed in tests[name]]),
+            cell([seed[i]["top5"] for seed in tests[name]]),
+        ]
       row += [f"{a}/{b}" for a, b in PUBLISHED_TEST[name]]
       rows.append(row)
-    head = [""] + [f"{s} {m}" for s in settings for m in ("top-1", "top-5")] + [
-        "published centre 224² (top-1/5)", "published 3-crop 224²", "published 3-crop 256²"]
+    head = (
+        [""]
+        + [f"{s} {m}" for s in settings for m in ("top-1", "top-5")]
+        + ["published centre 224² (top-1/5)", "published 3-crop 224²", "published 3-crop 256²"]
+    )
     out += ["", "### §1.4 Testing settings", "", common.markdown_table(head, rows)]
     for name, label in (("baseline", "baseline"), ("mg_multi", "multigrid")):
       if name not in tests:
@@ -231,8 +298,10 @@ def tables(results: dict[str, list[dict[str, Any]]], tests: dict[str, list[list[
       base = [seed[0]["top1"] for seed in tests[name]]
       for i in (1, 2):
         other = [seed[i]["top1"] for seed in tests[name]]
-        out.append(f"- {label}, {settings[i]} vs {settings[0]}: "
-                   f"{noise_verdict(other, base, tests[name][0][0]['num_videos'])}")
+        out.append(
+            f"- {label}, {settings[i]} vs {settings[0]}: "
+            f"{noise_verdict(other, base, tests[name][0][0]['num_videos'])}"
+        )
   return "\n".join(out)
 
 
@@ -267,26 +336,36 @@ def main(argv: Sequence[str]) -> None:
       r = common.train_with_probe(c, run_dir)
       r.pop("per_step")
       results[name].append(r)
-      print(f"[{name} seed {seed}] {r['steps']} steps, {r['train_seconds']:.0f} s, top-1 "
-            f"{100 * r['final'].get('top1', float('nan')):.1f}", flush=True)
+      print(
+          f"[{name} seed {seed}] {r['steps']} steps, {r['train_seconds']:.0f} s, top-1 "
+          f"{100 * r['final'].get('top1', float('nan')):.1f}",
+          flush=True,
+      )
       if not _NO_TEST_SETTINGS.value and name in PUBLISHED_TEST:
         tests.setdefault(name, []).append(evaluate_settings(c, run_dir, r["final"]))
       shutil.rmtree(os.path.join(run_dir, "checkpoints"), ignore_errors=True)
 
   m = config.model
-  text = "\n".join([
-      "## The supplement's ablations at small scale", "",
-      common.describe_machine(info, os.getloadavg()), "",
-      f"Model {m.name} width {m.width} depths {tuple(m.depths)} on the synthetic dataset "
-      f"({config.data.synthetic_videos} videos), base shape {config.optim.batch_size}x"
-      f"{config.data.num_frames}x{config.data.crop_size}², baseline {config.optim.max_epoch} epochs "
-      f"(LR steps {tuple(config.optim.steps)}); seeds {seeds}. Published: Kinetics-400 R50-SlowFast "
-      f"(§1.4: 64-frame R50-SlowFast)." + (" QUICK variant." if quick else ""), "",
-      tables(results, tests)])
+  text = "\n".join(
+      [
+          "## The supplement's ablations at small scale",
+          "",
+          common.describe_machine(info, os.getloadavg()),
+          "",
+          f"Model {m.name} width {m.width} depths {tuple(m.depths)} on the synthetic dataset "
+          f"({config.data.synthetic_videos} videos), base shape {config.optim.batch_size}x"
+          f"{config.data.num_frames}x{config.data.crop_size}², baseline {config.optim.max_epoch} epochs "
+          f"(LR steps {tuple(config.optim.steps)}); seeds {seeds}. Published: Kinetics-400 R50-SlowFast "
+          f"(§1.4: 64-frame R50-SlowFast)." + (" QUICK variant." if quick else ""),
+          "",
+          tables(results, tests),
+      ]
+  )
   print("\n" + text)
   name = "ablations" + ("_quick" if quick else "")
-  common.write_report(_OUTDIR.value, name, info, text, dict(runs=results, test_settings=tests,
-                                                          seeds=seeds))
+  common.write_report(
+      _OUTDIR.value, name, info, text, dict(runs=results, test_settings=tests, seeds=seeds)
+  )
   if not _WORKDIR.value:
     shutil.rmtree(workdir, ignore_errors=True)
 

@@ -64,6 +64,7 @@ def quiet_logs() -> None:
 def hide_accelerators_from_tf() -> None:
   """TensorFlow only feeds tf.data: keep it off any GPU JAX may use."""
   from mgjax.data import frame_store  # pylint: disable=g-import-not-at-top
+
   tf = frame_store.import_tf()
   tf.config.set_visible_devices([], "GPU")
 
@@ -105,12 +106,14 @@ def config_from_file(path: str, overrides: Sequence[str] = ()):
   """
   import ast  # pylint: disable=g-import-not-at-top
   import importlib.util  # pylint: disable=g-import-not-at-top
+
   spec = importlib.util.spec_from_file_location("config_file", os.path.join(REPO, path))
   module = importlib.util.module_from_spec(spec)
   spec.loader.exec_module(module)
   config = module.get_config()
   if config.data.dataset == "synthetic":
     from mgjax.data import synthetic  # pylint: disable=g-import-not-at-top
+
     config.model.num_classes = synthetic.NUM_CLASSES
   values: dict[str, Any] = {}
   for item in overrides:
@@ -141,6 +144,7 @@ def _cpu_model() -> str:
 def _version(module: str) -> str:
   try:
     from importlib import metadata  # pylint: disable=g-import-not-at-top
+
     return metadata.version(module)
   except Exception:  # pylint: disable=broad-except
     return "-"
@@ -148,10 +152,20 @@ def _version(module: str) -> str:
 
 def _git_commit() -> str:
   try:
-    out = subprocess.run(["git", "-C", REPO, "rev-parse", "--short", "HEAD"], capture_output=True,
-                         text=True, check=True, timeout=10).stdout.strip()
-    dirty = subprocess.run(["git", "-C", REPO, "status", "--porcelain", "--untracked-files=no"],
-                           capture_output=True, text=True, check=False, timeout=10).stdout.strip()
+    out = subprocess.run(
+        ["git", "-C", REPO, "rev-parse", "--short", "HEAD"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=10,
+    ).stdout.strip()
+    dirty = subprocess.run(
+        ["git", "-C", REPO, "status", "--porcelain", "--untracked-files=no"],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=10,
+    ).stdout.strip()
     return out + ("+dirty" if dirty else "")
   except (OSError, subprocess.SubprocessError):
     return "-"
@@ -161,10 +175,13 @@ def machine_info() -> dict[str, Any]:
   """Date, CPU, cores, load average, package versions, commit and command line."""
   info = dict(
       date=datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-      cpu=_cpu_model(), cores=os.cpu_count(), python=platform.python_version(),
+      cpu=_cpu_model(),
+      cores=os.cpu_count(),
+      python=platform.python_version(),
       load_average=[round(x, 2) for x in os.getloadavg()],
       commit=_git_commit(),
-      command=" ".join([os.path.relpath(sys.argv[0], REPO)] + sys.argv[1:]))
+      command=" ".join([os.path.relpath(sys.argv[0], REPO)] + sys.argv[1:]),
+  )
   for pkg in ("jax", "jaxlib", "flax", "optax", "tensorflow", "torch", "pytorchvideo", "numpy"):
     info[pkg] = _version(pkg)
   xla_flags = os.environ.get("XLA_FLAGS", "")
@@ -177,11 +194,16 @@ def describe_machine(info: dict[str, Any], load_after: Sequence[float] | None = 
   """One paragraph for the top of a report."""
   load = "/".join(f"{x:.2f}" for x in info["load_average"])
   after = f", after {'/'.join(f'{x:.2f}' for x in load_after)}" if load_after else ""
-  versions = ", ".join(f"{k} {info[k]}" for k in ("jax", "jaxlib", "flax", "tensorflow", "torch",
-                                                  "pytorchvideo") if info.get(k, "-") != "-")
-  return (f"{info['date']} · {info['cpu']}, {info['cores']} cores · load average (1/5/15 min) "
-          f"{load} at start{after} · Python {info['python']}, {versions} · commit {info['commit']}\n"
-          f"command: python {info['command']}")
+  versions = ", ".join(
+      f"{k} {info[k]}"
+      for k in ("jax", "jaxlib", "flax", "tensorflow", "torch", "pytorchvideo")
+      if info.get(k, "-") != "-"
+  )
+  return (
+      f"{info['date']} · {info['cpu']}, {info['cores']} cores · load average (1/5/15 min) "
+      f"{load} at start{after} · Python {info['python']}, {versions} · commit {info['commit']}\n"
+      f"command: python {info['command']}"
+  )
 
 
 # ----------------------------------------------------------------------------------------
@@ -211,6 +233,7 @@ def markdown_table(headers: Sequence[str], rows: Iterable[Sequence[Any]], digits
 @dataclasses.dataclass
 class Stats:
   """Summary of repeated timings (seconds)."""
+
   n: int
   median: float
   mean: float
@@ -222,8 +245,13 @@ class Stats:
     times = list(times)
     if not times:
       return cls(0, float("nan"), float("nan"), float("nan"), float("nan"))
-    return cls(len(times), statistics.median(times), statistics.fmean(times),
-               statistics.stdev(times) if len(times) > 1 else 0.0, min(times))
+    return cls(
+        len(times),
+        statistics.median(times),
+        statistics.fmean(times),
+        statistics.stdev(times) if len(times) > 1 else 0.0,
+        min(times),
+    )
 
 
 def write_json(path: str, payload: Any) -> None:
@@ -261,6 +289,7 @@ def _json_default(o):
     return dataclasses.asdict(o)
   try:
     import numpy as np  # pylint: disable=g-import-not-at-top
+
     if isinstance(o, np.generic):
       return o.item()
     if isinstance(o, np.ndarray):
@@ -281,19 +310,28 @@ def write_report(outdir: str, name: str, info: dict[str, Any], text: str, data: 
 def matplotlib_pyplot():
   """pyplot with a file-only backend (no display on servers)."""
   import matplotlib  # pylint: disable=g-import-not-at-top
+
   matplotlib.use("Agg")
   import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
+
   return plt
 
 
-def run_child(args: Sequence[str], env: dict[str, str] | None = None,
-              timeout: float | None = None) -> tuple[float, subprocess.CompletedProcess]:
+def run_child(
+    args: Sequence[str], env: dict[str, str] | None = None, timeout: float | None = None
+) -> tuple[float, subprocess.CompletedProcess]:
   """Runs `python <args>` in a fresh process; returns (wall seconds, result)."""
   full_env = dict(os.environ, **(env or {}))
   full_env["PYTHONPATH"] = REPO + os.pathsep + full_env.get("PYTHONPATH", "")
   start = time.time()
-  result = subprocess.run([sys.executable, *args], env=full_env, capture_output=True, text=True,
-                          timeout=timeout, check=False)
+  result = subprocess.run(
+      [sys.executable, *args],
+      env=full_env,
+      capture_output=True,
+      text=True,
+      timeout=timeout,
+      check=False,
+  )
   wall = time.time() - start
   if result.returncode:
     sys.stderr.write(result.stdout[-3000:] + result.stderr[-6000:])
@@ -316,6 +354,7 @@ class StepBench:
     import functools  # pylint: disable=g-import-not-at-top
     import jax  # pylint: disable=g-import-not-at-top
     from mgjax import compilation, multigrid, sharding, steps  # pylint: disable=g-import-not-at-top,multiple-imports
+
     self.config = config
     self.mesh = mesh or sharding.make_mesh()
     self.plan = multigrid.Plan.from_config(config)
@@ -347,6 +386,7 @@ class StepBench:
   def random_batch(self, key: tuple[int, int, int, int], seed: int = 0) -> dict[str, Any]:
     import numpy as np  # pylint: disable=g-import-not-at-top
     from mgjax import sharding  # pylint: disable=g-import-not-at-top
+
     b, t, s, _ = key
     rng = np.random.default_rng(seed)
     local = {"video": rng.integers(0, 256, (b, t, s, s, 3), dtype=np.uint8)}
@@ -356,10 +396,12 @@ class StepBench:
       local["label"] = rng.integers(0, self.config.model.num_classes, (b,), dtype=np.int32)
     return sharding.global_batch(self.mesh, local)
 
-  def time_steps(self, key: tuple[int, int, int, int], num_steps: int,
-                 batch: dict[str, Any] | None = None) -> list[float]:
+  def time_steps(
+      self, key: tuple[int, int, int, int], num_steps: int, batch: dict[str, Any] | None = None
+  ) -> list[float]:
     """Seconds of each of `num_steps` steps (each waited for), after compiling if needed."""
     import jax  # pylint: disable=g-import-not-at-top
+
     if key not in self.steps.executables:
       self.compile(key)
     batch = batch if batch is not None else self.random_batch(key)
@@ -388,8 +430,10 @@ def step_flops(lowered) -> float:
     if ca is None:
       import jax  # pylint: disable=g-import-not-at-top
       from jax._src.lib import _jax  # pylint: disable=g-import-not-at-top
-      ca = _jax.hlo_module_cost_analysis(jax.devices("cpu")[0].client,
-                                         lowered.compiler_ir("hlo").as_hlo_module())
+
+      ca = _jax.hlo_module_cost_analysis(
+          jax.devices("cpu")[0].client, lowered.compiler_ir("hlo").as_hlo_module()
+      )
     if isinstance(ca, (list, tuple)):
       ca = ca[0]
     return float(ca.get("flops", -1.0))
@@ -458,9 +502,15 @@ class RunProbe:
     from mgjax import compilation  # pylint: disable=g-import-not-at-top
     from mgjax import evaluate as evaluate_lib  # pylint: disable=g-import-not-at-top
     from mgjax.data import pipeline  # pylint: disable=g-import-not-at-top
+
     probe = self
-    saved = (compilation.CompiledSteps.start, compilation.CompiledSteps.__call__,
-             pipeline.train_dataset, evaluate_lib.precise_bn, evaluate_lib.evaluate)
+    saved = (
+        compilation.CompiledSteps.start,
+        compilation.CompiledSteps.__call__,
+        pipeline.train_dataset,
+        evaluate_lib.precise_bn,
+        evaluate_lib.evaluate,
+    )
     start_, call_, train_dataset, precise_bn, evaluate = saved
 
     def start_wrapper(steps_self, keys, *args, **kwargs):
@@ -491,6 +541,7 @@ class RunProbe:
           if len(probe.calls) == probe.stop_after_batches:
             raise StopRun()
           yield batch
+
       return timed()
 
     def precise_bn_wrapper(*args, **kwargs):
@@ -536,7 +587,11 @@ class RunProbe:
   @property
   def compile_end(self) -> float:
     """When the last step shape was ready."""
-    return max((entry[3] for entry in self.steps.log), default=self.start) if self.steps else self.start
+    return (
+        max((entry[3] for entry in self.steps.log), default=self.start)
+        if self.steps
+        else self.start
+    )
 
   @property
   def first_step_time(self) -> float:
@@ -605,6 +660,7 @@ def train_with_probe(config, workdir: str, *, evaluate_at_end: bool = True) -> d
   import shutil  # pylint: disable=g-import-not-at-top
   from mgjax import multigrid, train  # pylint: disable=g-import-not-at-top,multiple-imports
   from mgjax.data import pipeline  # pylint: disable=g-import-not-at-top
+
   plan = multigrid.Plan.from_config(pipeline.prepare(config))
   if os.path.exists(workdir):  # Never resume an earlier measurement.
     shutil.rmtree(workdir)
@@ -616,22 +672,40 @@ def train_with_probe(config, workdir: str, *, evaluate_at_end: bool = True) -> d
   with probe.attach():
     summary = train.train_and_evaluate(config, workdir, evaluate_at_end=evaluate_at_end)
   table = plan.step_table()
-  shape = lambda k: (int(table["batch_size"][k]), int(table["num_frames"][k]),
-                     int(table["crop_size"][k]))
-  curve = [dict(step=e.step, train_seconds=probe.train_seconds_at(e.start),
-                epoch=float(table["epoch"][min(e.step, plan.num_steps - 1)]),
-                **{k: v for k, v in e.metrics.items() if k in ("top1", "top5", "mAP")})
-           for e in probe.evals]
+  shape = lambda k: (
+      int(table["batch_size"][k]),
+      int(table["num_frames"][k]),
+      int(table["crop_size"][k]),
+  )
+  curve = [
+      dict(
+          step=e.step,
+          train_seconds=probe.train_seconds_at(e.start),
+          epoch=float(table["epoch"][min(e.step, plan.num_steps - 1)]),
+          **{k: v for k, v in e.metrics.items() if k in ("top1", "top5", "mAP")},
+      )
+      for e in probe.evals
+  ]
   return dict(
-      steps=plan.num_steps, epochs=plan.max_epoch, cost=plan.cost,
+      steps=plan.num_steps,
+      epochs=plan.max_epoch,
+      cost=plan.cost,
       theoretical_speedup=plan.baseline.cost / plan.cost,
       iteration_speedup=plan.baseline.num_steps / plan.num_steps,
-      train_seconds=probe.train_seconds(), compile_seconds=probe.compile_seconds,
-      compiled_shapes=len(probe.compiled_keys), wait_seconds=sum(probe.waits),
-      wait_fraction=probe.wait_fraction(), eval_seconds=sum(e.end - e.start for e in probe.evals),
-      total_seconds=probe.end - probe.start, clips=int(sum(table["batch_size"])),
-      final=dict(summary.get("eval", {})), curve=curve,
-      per_step=[(k, dt, shape(k)) for k, dt in probe.step_intervals(_sync_steps(config, plan, probe))])
+      train_seconds=probe.train_seconds(),
+      compile_seconds=probe.compile_seconds,
+      compiled_shapes=len(probe.compiled_keys),
+      wait_seconds=sum(probe.waits),
+      wait_fraction=probe.wait_fraction(),
+      eval_seconds=sum(e.end - e.start for e in probe.evals),
+      total_seconds=probe.end - probe.start,
+      clips=int(sum(table["batch_size"])),
+      final=dict(summary.get("eval", {})),
+      curve=curve,
+      per_step=[
+          (k, dt, shape(k)) for k, dt in probe.step_intervals(_sync_steps(config, plan, probe))
+      ],
+  )
 
 
 def _sync_steps(config, plan, probe: RunProbe) -> set[int]:

@@ -52,23 +52,33 @@ from absl import flags
 from ml_collections import config_flags
 
 import common
+
 # pylint: enable=g-bad-import-order,wrong-import-position
 
 _CONFIG = config_flags.DEFINE_config_file(
-    "config", "configs/demo.py", "Experiment config file; override its fields with --config.a.b=v.",
-    lock_config=True)
-_QUICK = flags.DEFINE_bool("quick", False, "Only the plan's first 2 shapes (unless --shapes) and "
-                           "no compiler options.")
+    "config",
+    "configs/demo.py",
+    "Experiment config file; override its fields with --config.a.b=v.",
+    lock_config=True,
+)
+_QUICK = flags.DEFINE_bool(
+    "quick", False, "Only the plan's first 2 shapes (unless --shapes) and " "no compiler options."
+)
 _SHAPES = flags.DEFINE_integer("shapes", 0, "Only the first n shapes (0 = all).")
 _OPTIONS = flags.DEFINE_bool("options", True, "Measure the XLA compile options (--quick: off).")
 _OPTION_STEPS = flags.DEFINE_integer("option_steps", 5, "Timed steps per shape and option set.")
 _OUTDIR = flags.DEFINE_string("outdir", common.DEFAULT_OUTDIR, "Reports go here.")
 # A trainer run in a child process: defined under another module name, so --help
 # (this script's flags) leaves them out; --helpfull lists them.
-_CHILD_WORKDIR = flags.DEFINE_string("child_workdir", "", "Internal: the child's workdir.",
-                                     module_name="compile_cache_child")
-_CHILD_JSON = flags.DEFINE_string("child_json", "", "Internal: the child writes its phase times "
-                                  "here.", module_name="compile_cache_child")
+_CHILD_WORKDIR = flags.DEFINE_string(
+    "child_workdir", "", "Internal: the child's workdir.", module_name="compile_cache_child"
+)
+_CHILD_JSON = flags.DEFINE_string(
+    "child_json",
+    "",
+    "Internal: the child writes its phase times " "here.",
+    module_name="compile_cache_child",
+)
 
 # XLA:CPU options that trade code quality for compile time (`Lowered.compile`'s
 # compiler_options), measured against the default.
@@ -85,12 +95,14 @@ _STOP_AFTER_BATCHES = 2
 
 def plan_keys(config) -> list[tuple[int, int, int, int]]:
   from mgjax import compilation, multigrid  # pylint: disable=g-import-not-at-top,multiple-imports
+
   return compilation.step_keys(multigrid.Plan.from_config(config))
 
 
 def steps_to_cover(config, keys) -> int:
   """Steps from 0 until every shape in `keys` has been used once."""
   from mgjax import compilation, multigrid  # pylint: disable=g-import-not-at-top,multiple-imports
+
   plan = multigrid.Plan.from_config(config)
   table = plan.step_table()
   todo, step = set(map(tuple, keys)), 0
@@ -103,9 +115,12 @@ def steps_to_cover(config, keys) -> int:
 def per_shape(config, keys, cache_dir: str) -> tuple[Any, list[dict]]:
   """Trace / lower / XLA compile / store / load seconds of each shape (no persistent cache)."""
   from mgjax import compilation, steps  # pylint: disable=g-import-not-at-top,multiple-imports
+
   bench = common.StepBench(config)
-  cache = compilation.ExecutableCache(cache_dir, compilation.step_context(
-      config, bench.mesh, bench.state, steps.label_spec(config), {}))
+  cache = compilation.ExecutableCache(
+      cache_dir,
+      compilation.step_context(config, bench.mesh, bench.state, steps.label_spec(config), {}),
+  )
   out = []
   for key in keys:
     r = bench.compile(key)
@@ -113,11 +128,17 @@ def per_shape(config, keys, cache_dir: str) -> tuple[Any, list[dict]]:
     cache.store(key, bench.steps.executables[key])
     t1 = time.perf_counter()
     assert cache.load(key) is not None
-    r.update(store=t1 - t0, load=time.perf_counter() - t1,
-             mb=os.path.getsize(os.path.join(cache_dir, cache.key(key) + ".exe")) / 1e6)
+    r.update(
+        store=t1 - t0,
+        load=time.perf_counter() - t1,
+        mb=os.path.getsize(os.path.join(cache_dir, cache.key(key) + ".exe")) / 1e6,
+    )
     out.append(dict(key=list(key), **r))
-    print(f"  {key}: trace {r['trace']:.1f} s, lower {r['lower']:.1f} s, XLA {r['compile']:.1f} s, "
-          f"store {r['store']:.2f} s, load {r['load']:.2f} s ({r['mb']:.1f} MB)", flush=True)
+    print(
+        f"  {key}: trace {r['trace']:.1f} s, lower {r['lower']:.1f} s, XLA {r['compile']:.1f} s, "
+        f"store {r['store']:.2f} s, load {r['load']:.2f} s ({r['mb']:.1f} MB)",
+        flush=True,
+    )
   return bench, out
 
 
@@ -125,6 +146,7 @@ def compiler_options(bench, keys, num_steps: int) -> list[dict]:
   """Compile seconds and median step ms per option set and shape, two rounds interleaved."""
   import jax  # pylint: disable=g-import-not-at-top
   import numpy as np  # pylint: disable=g-import-not-at-top
+
   lr = float(bench.plan.lr_at(0))
   rows = []
   for key in keys:
@@ -141,10 +163,20 @@ def compiler_options(bench, keys, num_steps: int) -> list[dict]:
           state, metrics = executable(state, batch, jax.numpy.float32(lr))
           jax.block_until_ready(metrics)
           times.append(time.perf_counter() - t)
-        rows.append(dict(key=list(key), options=name, round=round_, compile=compile_s,
-                         step_ms=1e3 * float(np.median(times[1:])), loss=float(metrics["loss"])))
-        print(f"  {key} {name}: compile {compile_s:.1f} s, step {rows[-1]['step_ms']:.0f} ms",
-              flush=True)
+        rows.append(
+            dict(
+                key=list(key),
+                options=name,
+                round=round_,
+                compile=compile_s,
+                step_ms=1e3 * float(np.median(times[1:])),
+                loss=float(metrics["loss"]),
+            )
+        )
+        print(
+            f"  {key} {name}: compile {compile_s:.1f} s, step {rows[-1]['step_ms']:.0f} ms",
+            flush=True,
+        )
   return rows
 
 
@@ -153,6 +185,7 @@ def child() -> None:
   common.quiet_logs()
   common.hide_accelerators_from_tf()
   from mgjax import train  # pylint: disable=g-import-not-at-top
+
   imported = time.time()
   probe = common.RunProbe(stop_after_batches=_STOP_AFTER_BATCHES)
   try:
@@ -162,12 +195,20 @@ def child() -> None:
     pass
   wall = lambda t: t + time.time() - time.perf_counter() - _PROCESS_START
   log = probe.steps.log
-  common.write_json(_CHILD_JSON.value, dict(
-      imports=imported - _PROCESS_START, until_compile=wall(probe.compile_start),
-      compile=probe.compile_seconds, compile_wait=probe.compile_wait_seconds,
-      until_training=wall(probe.first_step_time), until_first_step_end=wall(probe.first_step_end),
-      process_start=_PROCESS_START, shapes=len(log),
-      loaded=sum(source == "loaded" for _, source, _, _ in log)))
+  common.write_json(
+      _CHILD_JSON.value,
+      dict(
+          imports=imported - _PROCESS_START,
+          until_compile=wall(probe.compile_start),
+          compile=probe.compile_seconds,
+          compile_wait=probe.compile_wait_seconds,
+          until_training=wall(probe.first_step_time),
+          until_first_step_end=wall(probe.first_step_end),
+          process_start=_PROCESS_START,
+          shapes=len(log),
+          loaded=sum(source == "loaded" for _, source, _, _ in log),
+      ),
+  )
 
 
 def config_args(fields: dict[str, Any]) -> list[str]:
@@ -190,10 +231,20 @@ def config_args(fields: dict[str, Any]) -> list[str]:
 def trainer_run(workdir: str, cache: str, max_steps: int, background: bool) -> dict:
   out = os.path.join(workdir + ".json")
   launch = time.time()
-  cmd = [os.path.abspath(__file__), f"--child_workdir={workdir}", f"--child_json={out}",
-         *config_args({"train.compile_cache_dir": cache, "train.max_steps": max_steps,
-                       "train.background_compile": background,
-                       "train.eval_every_epochs": 0.0, "train.checkpoint_every_steps": 100000})]
+  cmd = [
+      os.path.abspath(__file__),
+      f"--child_workdir={workdir}",
+      f"--child_json={out}",
+      *config_args(
+          {
+              "train.compile_cache_dir": cache,
+              "train.max_steps": max_steps,
+              "train.background_compile": background,
+              "train.eval_every_epochs": 0.0,
+              "train.checkpoint_every_steps": 100000,
+          }
+      ),
+  ]
   wall, _ = common.run_child(cmd)
   with open(out) as f:
     r = json.load(f)
@@ -230,6 +281,7 @@ def main(argv: Sequence[str]) -> None:
   common.quiet_logs()
   info = common.machine_info()
   from mgjax.data import pipeline  # pylint: disable=g-import-not-at-top
+
   common.hide_accelerators_from_tf()
   config = pipeline.prepare(_CONFIG.value.copy_and_resolve_references())
   all_keys = plan_keys(config)
@@ -257,49 +309,97 @@ def main(argv: Sequence[str]) -> None:
   text = report(config, all_keys, keys, cold, options, runs, max_steps, info)
   print("\n" + text)
   name = "compile_cache" + ("_quick" if _QUICK.value else "")
-  common.write_report(_OUTDIR.value, name, info, text, dict(
-      distinct_shapes=len(all_keys), per_shape=cold, compiler_options=options, runs=runs,
-      max_steps=max_steps))
+  common.write_report(
+      _OUTDIR.value,
+      name,
+      info,
+      text,
+      dict(
+          distinct_shapes=len(all_keys),
+          per_shape=cold,
+          compiler_options=options,
+          runs=runs,
+          max_steps=max_steps,
+      ),
+  )
 
 
 def report(config, all_keys, keys, cold, options, runs, max_steps, info) -> str:
   """The markdown report: per-shape table, options table, trainer runs and the goals."""
   import numpy as np  # pylint: disable=g-import-not-at-top
+
   del config
   label = lambda k: f"{k[0]}x{k[1]}x{k[2]}² g{k[3]}"
   cols = ("trace", "lower", "compile", "store", "load")
   rows = [(label(c["key"]), *(c[k] for k in cols)) for c in cold]
   rows.append(("total", *(sum(c[k] for c in cold) for k in cols)))
-  shape_table = common.markdown_table(("shape BxTxS² (BN group)", "trace s", "lower s",
-                                       "XLA compile s", "store s", "load s"), rows)
+  shape_table = common.markdown_table(
+      ("shape BxTxS² (BN group)", "trace s", "lower s", "XLA compile s", "store s", "load s"), rows
+  )
   parts = [
-      "## Compilation: executable cache and compiling beside training", "",
-      common.describe_machine(info, os.getloadavg()), "",
+      "## Compilation: executable cache and compiling beside training",
+      "",
+      common.describe_machine(info, os.getloadavg()),
+      "",
       f"Config {config_flags.get_config_filename(flags.FLAGS['config'])}"
       f"{' (QUICK: first ' + str(len(keys)) + ' shapes)' if _QUICK.value else ''}: "
-      f"{len(all_keys)} distinct step shapes (B, T, S, BN group) in the plan.", "",
+      f"{len(all_keys)} distinct step shapes (B, T, S, BN group) in the plan.",
+      "",
       "Per shape, one at a time in one process, no persistent cache (store: serialize and write "
-      "the executable; load: read and deserialize it):", "", shape_table, ""]
+      "the executable; load: read and deserialize it):",
+      "",
+      shape_table,
+      "",
+  ]
   if options:
     rows = []
     for key in {tuple(o["key"]) for o in options}:
       base = [o for o in options if tuple(o["key"]) == key and o["options"] == "default"]
       for name in OPTION_SETS:
         mine = [o for o in options if tuple(o["key"]) == key and o["options"] == name]
-        rows.append((label(key), name, *(f"{m['compile']:.1f}" for m in mine),
-                     *(f"{m['step_ms']:.0f}" for m in mine),
-                     np.mean([m["compile"] for m in mine]) / np.mean([b["compile"] for b in base]),
-                     np.mean([m["step_ms"] for m in mine]) / np.mean([b["step_ms"] for b in base])))
-    parts += ["XLA:CPU compile options (two rounds, interleaved; step: median of "
-              f"{_OPTION_STEPS.value} steps on random data):", "", common.markdown_table(
-                  ("shape", "options", "compile s (1)", "compile s (2)", "step ms (1)",
-                   "step ms (2)", "compile / default", "step / default"), rows), ""]
-  phases = [("start → compile begins", "until_compile"), ("compile/load, summed over shapes", "compile"),
-            ("loop waited for shapes", "compile_wait"), ("start → first batch requested", "until_training"),
-            ("start → first step done", "until_first_step_end"), ("whole process", "process_wall")]
-  run_rows = [(name, r["shapes"], r["loaded"], *(r[k] for _, k in phases)) for name, r in runs.items()]
-  run_table = common.markdown_table(("trainer run", "shapes", "loaded", *(p for p, _ in phases)),
-                                    run_rows)
+        rows.append(
+            (
+                label(key),
+                name,
+                *(f"{m['compile']:.1f}" for m in mine),
+                *(f"{m['step_ms']:.0f}" for m in mine),
+                np.mean([m["compile"] for m in mine]) / np.mean([b["compile"] for b in base]),
+                np.mean([m["step_ms"] for m in mine]) / np.mean([b["step_ms"] for b in base]),
+            )
+        )
+    parts += [
+        "XLA:CPU compile options (two rounds, interleaved; step: median of "
+        f"{_OPTION_STEPS.value} steps on random data):",
+        "",
+        common.markdown_table(
+            (
+                "shape",
+                "options",
+                "compile s (1)",
+                "compile s (2)",
+                "step ms (1)",
+                "step ms (2)",
+                "compile / default",
+                "step / default",
+            ),
+            rows,
+        ),
+        "",
+    ]
+  phases = [
+      ("start → compile begins", "until_compile"),
+      ("compile/load, summed over shapes", "compile"),
+      ("loop waited for shapes", "compile_wait"),
+      ("start → first batch requested", "until_training"),
+      ("start → first step done", "until_first_step_end"),
+      ("whole process", "process_wall"),
+  ]
+  run_rows = [
+      (name, r["shapes"], r["loaded"], *(r[k] for _, k in phases)) for name, r in runs.items()
+  ]
+  run_table = common.markdown_table(
+      ("trainer run", "shapes", "loaded", *(p for p, _ in phases)), run_rows
+  )
   cold_old, warm_all, warm_new = (runs[RUNS[i][0]] for i in range(3))
   goals = [
       f"- warm restart (default) / cold start (before): time to the first step "
@@ -311,8 +411,14 @@ def report(config, all_keys, keys, cold, options, runs, max_steps, info) -> str:
       f"- cold start (default): first step done {runs[RUNS[4][0]]['until_first_step_end']:.1f} s after "
       "the process started (goal ≤ 30 s).",
   ]
-  parts += [f"The trainer in fresh processes, train.max_steps={max_steps} (so that the runs compile "
-            f"{len(keys)} shapes), stopped after its first step:", "", run_table, "", *goals]
+  parts += [
+      f"The trainer in fresh processes, train.max_steps={max_steps} (so that the runs compile "
+      f"{len(keys)} shapes), stopped after its first step:",
+      "",
+      run_table,
+      "",
+      *goals,
+  ]
   return "\n".join(parts)
 
 

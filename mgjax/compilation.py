@@ -61,13 +61,35 @@ _STEP_KEY_COLUMNS = ("batch_size", "num_frames", "crop_size", "bn_group_size")
 # evaluation, logging and bookkeeping. Every other field is part of the executable
 # key, so a field added later costs at worst a recompile, never a wrong executable.
 _NOT_IN_STEP_PROGRAM = (
-    "seed", "reference", "eval", "train", "multigrid",
-    "data.dataset", "data.root", "data.train_split", "data.eval_split",
-    "data.num_train_examples", "data.num_frames", "data.sampling_rate", "data.crop_size",
-    "data.jitter_scales", "data.sampling", "data.flip", "data.cache_dir",
-    "data.synthetic_videos", "data.synthetic_seed", "data.num_workers",
-    "optim.batch_size", "optim.base_lr", "optim.lr_policy", "optim.steps", "optim.gamma",
-    "optim.max_epoch", "optim.warmup_epochs", "optim.warmup_start_lr", "optim.cosine_end_lr",
+    "seed",
+    "reference",
+    "eval",
+    "train",
+    "multigrid",
+    "data.dataset",
+    "data.root",
+    "data.train_split",
+    "data.eval_split",
+    "data.num_train_examples",
+    "data.num_frames",
+    "data.sampling_rate",
+    "data.crop_size",
+    "data.jitter_scales",
+    "data.sampling",
+    "data.flip",
+    "data.cache_dir",
+    "data.synthetic_videos",
+    "data.synthetic_seed",
+    "data.num_workers",
+    "optim.batch_size",
+    "optim.base_lr",
+    "optim.lr_policy",
+    "optim.steps",
+    "optim.gamma",
+    "optim.max_epoch",
+    "optim.warmup_epochs",
+    "optim.warmup_start_lr",
+    "optim.cosine_end_lr",
 )
 _MAGIC = b"mgjax-executable-v1\n"
 _CACHE_HIT_EVENT = "/jax/compilation_cache/cache_hits"
@@ -136,6 +158,7 @@ def program_fields(config: ml_collections.ConfigDict) -> dict[str, Any]:
         walk(value, dotted + ".")
       else:
         flat[dotted] = list(value) if isinstance(value, tuple) else value
+
   walk(config, "")
   return flat
 
@@ -143,8 +166,10 @@ def program_fields(config: ml_collections.ConfigDict) -> dict[str, Any]:
 def _abstract(tree) -> list[str]:
   """Shapes, dtypes and shardings of a tree of (abstract) arrays, with their paths."""
   leaves = jax.tree_util.tree_flatten_with_path(tree)[0]
-  return [f"{jax.tree_util.keystr(p)}:{x.shape}:{x.dtype}:{getattr(x, 'sharding', None)}"
-          for p, x in leaves]
+  return [
+      f"{jax.tree_util.keystr(p)}:{x.shape}:{x.dtype}:{getattr(x, 'sharding', None)}"
+      for p, x in leaves
+  ]
 
 
 class ExecutableCache:
@@ -185,7 +210,7 @@ class ExecutableCache:
         data = f.read()
       if not data.startswith(_MAGIC):
         raise ValueError("not an mgjax executable")
-      digest, body = data[len(_MAGIC):len(_MAGIC) + 32], data[len(_MAGIC) + 32:]
+      digest, body = data[len(_MAGIC) : len(_MAGIC) + 32], data[len(_MAGIC) + 32 :]
       if hashlib.sha256(body).digest() != digest:
         raise ValueError("checksum mismatch (truncated or corrupted)")
       payload, in_tree, out_tree = pickle.loads(body)
@@ -193,8 +218,13 @@ class ExecutableCache:
     except Exception as e:  # pylint: disable=broad-except
       with self._lock:
         if not self._warned:  # One warning per run, however many entries are bad.
-          logging.warning("Compiling again: the cached executable %s could not be loaded (%s: %s); "
-                          "it will be rewritten.", path, type(e).__name__, e)
+          logging.warning(
+              "Compiling again: the cached executable %s could not be loaded (%s: %s); "
+              "it will be rewritten.",
+              path,
+              type(e).__name__,
+              e,
+          )
           self._warned = True
       try:
         os.remove(path)
@@ -217,20 +247,40 @@ class ExecutableCache:
     os.replace(tmp, path)
 
 
-def step_context(config: ml_collections.ConfigDict, mesh: jax.sharding.Mesh, state: State,
-                 label_shape: Callable[[int], tuple], compiler_options: dict[str, Any]) -> dict:
+def step_context(
+    config: ml_collections.ConfigDict,
+    mesh: jax.sharding.Mesh,
+    state: State,
+    label_shape: Callable[[int], tuple],
+    compiler_options: dict[str, Any],
+) -> dict:
   """Everything besides the step shape that the train step's executable depends on."""
   device = mesh.devices.flat[0]
   return dict(
-      code=code_fingerprint(), config=program_fields(config), state=_abstract(state),
-      label=str(label_shape(1)), compiler_options=compiler_options,
-      mesh=dict(shape=dict(mesh.shape), devices=[d.id for d in mesh.devices.flat],
-                platform=device.platform, kind=device.device_kind),
+      code=code_fingerprint(),
+      config=program_fields(config),
+      state=_abstract(state),
+      label=str(label_shape(1)),
+      compiler_options=compiler_options,
+      mesh=dict(
+          shape=dict(mesh.shape),
+          devices=[d.id for d in mesh.devices.flat],
+          platform=device.platform,
+          kind=device.device_kind,
+      ),
       process=(jax.process_index(), jax.process_count()),
-      versions=(jax.__version__, jaxlib.__version__), xla_flags=os.environ.get("XLA_FLAGS", ""),
-      jax_config={k: jax.config.values.get(k) for k in (
-          "jax_enable_x64", "jax_default_matmul_precision", "jax_numpy_rank_promotion",
-          "jax_threefry_partitionable")})
+      versions=(jax.__version__, jaxlib.__version__),
+      xla_flags=os.environ.get("XLA_FLAGS", ""),
+      jax_config={
+          k: jax.config.values.get(k)
+          for k in (
+              "jax_enable_x64",
+              "jax_default_matmul_precision",
+              "jax_numpy_rank_promotion",
+              "jax_threefry_partitionable",
+          )
+      },
+  )
 
 
 class CompiledSteps:
@@ -245,12 +295,19 @@ class CompiledSteps:
     waits: seconds the caller waited for each shape that was not ready.
   """
 
-  def __init__(self, step_fn: Callable, mesh: jax.sharding.Mesh, label_shape: Callable,
-               state: State, cache: ExecutableCache | None = None,
-               compiler_options: dict[str, Any] | None = None):
+  def __init__(
+      self,
+      step_fn: Callable,
+      mesh: jax.sharding.Mesh,
+      label_shape: Callable,
+      state: State,
+      cache: ExecutableCache | None = None,
+      compiler_options: dict[str, Any] | None = None,
+  ):
     self._fn, self._mesh, self._label_shape = step_fn, mesh, label_shape
     self._state = jax.tree.map(
-        lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=x.sharding), state)
+        lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=x.sharding), state
+    )
     self._cache = cache
     self._options = dict(compiler_options or {})
     self._futures: dict[StepKey, concurrent.futures.Future] = {}
@@ -262,8 +319,9 @@ class CompiledSteps:
   def jitted(self, key: StepKey) -> tuple[Any, tuple[Any, ...]]:
     """The jitted step of one shape and its abstract arguments (state, batch, LR)."""
     b, t, s, g = key
-    batch = sharding.abstract_batch(self._mesh, {
-        "video": ((b, t, s, s, 3), jnp.uint8), "label": self._label_shape(b)})
+    batch = sharding.abstract_batch(
+        self._mesh, {"video": ((b, t, s, s, 3), jnp.uint8), "label": self._label_shape(b)}
+    )
     lr = jax.ShapeDtypeStruct((), jnp.float32, sharding=sharding.replicated(self._mesh))
     fn = jax.jit(lambda st, bt, lr: self._fn(st, bt, lr, bn_group_size=g), donate_argnums=0)
     return fn, (self._state, batch, lr)
@@ -280,7 +338,10 @@ class CompiledSteps:
     if executable is None:
       _listen_for_cache_hits()
       hits = getattr(_thread, "cache_hits", 0)
-      executable, source = self.lower(key).compile(compiler_options=self._options or None), "compiled"
+      executable, source = (
+          self.lower(key).compile(compiler_options=self._options or None),
+          "compiled",
+      )
       # An executable that JAX read from its persistent cache serializes without its
       # machine code on XLA:CPU (jax 0.10: loading it back fails at the first call with
       # "Function ... not found"), so only a fresh compile is stored.
@@ -288,8 +349,10 @@ class CompiledSteps:
         self._cache.store(key, executable)
     end = time.perf_counter()
     self.log.append((key, source, end - start, end))
-    log(f"Step shape {index + 1}/{total} {source}: B={key[0]} T={key[1]} S={key[2]} "
-        f"bn_group={key[3]} ({end - start:.1f} s)")
+    log(
+        f"Step shape {index + 1}/{total} {source}: B={key[0]} T={key[1]} S={key[2]} "
+        f"bn_group={key[3]} ({end - start:.1f} s)"
+    )
     return executable
 
   def start(self, keys: Sequence[StepKey], log: Callable[[str], None] = logging.info) -> None:
@@ -318,8 +381,11 @@ class CompiledSteps:
       start = time.perf_counter()
       future.result()
       self.waits[key] = time.perf_counter() - start
-      logging.info("Waited %.1f s for step shape B=%d T=%d S=%d bn_group=%d to compile.",
-                   self.waits[key], *key)
+      logging.info(
+          "Waited %.1f s for step shape B=%d T=%d S=%d bn_group=%d to compile.",
+          self.waits[key],
+          *key,
+      )
     executable = self.executables[key] = future.result()
     return executable
 

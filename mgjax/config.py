@@ -200,15 +200,23 @@ def validate(c: ml_collections.ConfigDict, num_devices: int | None = None) -> No
     raise _err("data.num_train_examples", c.data.num_train_examples, "must be >= 1")
   lo, hi = c.data.jitter_scales
   if not 0 < lo <= hi or lo < c.data.crop_size:
-    raise _err("data.jitter_scales", c.data.jitter_scales,
-               f"need crop_size ({c.data.crop_size}) <= low <= high")
-  for field, value in (("optim.base_lr", c.optim.base_lr), ("optim.batch_size", c.optim.batch_size),
-                       ("optim.max_epoch", c.optim.max_epoch)):
+    raise _err(
+        "data.jitter_scales",
+        c.data.jitter_scales,
+        f"need crop_size ({c.data.crop_size}) <= low <= high",
+    )
+  for field, value in (
+      ("optim.base_lr", c.optim.base_lr),
+      ("optim.batch_size", c.optim.batch_size),
+      ("optim.max_epoch", c.optim.max_epoch),
+  ):
     if value <= 0:
       raise _err(field, value, "must be > 0")
-  for field, value in (("optim.warmup_start_lr", c.optim.warmup_start_lr),
-                       ("optim.cosine_end_lr", c.optim.cosine_end_lr),
-                       ("optim.weight_decay", c.optim.weight_decay)):
+  for field, value in (
+      ("optim.warmup_start_lr", c.optim.warmup_start_lr),
+      ("optim.cosine_end_lr", c.optim.cosine_end_lr),
+      ("optim.weight_decay", c.optim.weight_decay),
+  ):
     if value < 0:
       raise _err(field, value, "must be >= 0")
   if not 0 < c.optim.gamma <= 1:
@@ -226,24 +234,43 @@ def validate(c: ml_collections.ConfigDict, num_devices: int | None = None) -> No
     raise _err("multigrid.epoch_factor", c.multigrid.epoch_factor, "must be > 0")
   for t, s in c.multigrid.long_cycle_factors:
     if not (0 < t <= 1 and 0 < s <= 1):
-      raise _err("multigrid.long_cycle_factors", c.multigrid.long_cycle_factors,
-                 "each (temporal, spatial) factor must be in (0, 1]")
+      raise _err(
+          "multigrid.long_cycle_factors",
+          c.multigrid.long_cycle_factors,
+          "each (temporal, spatial) factor must be in (0, 1]",
+      )
   if len(c.multigrid.short_cycle_factors) != 2:
-    raise _err("multigrid.short_cycle_factors", c.multigrid.short_cycle_factors,
-               "must hold two spatial factors (the third short-cycle size is the long-cycle S)")
+    raise _err(
+        "multigrid.short_cycle_factors",
+        c.multigrid.short_cycle_factors,
+        "must hold two spatial factors (the third short-cycle size is the long-cycle S)",
+    )
   g = c.multigrid.bn_group_size
   if g < 1:
     raise _err("multigrid.bn_group_size", g, "must be >= 1")
   if c.optim.batch_size % g:
-    raise _err("optim.batch_size", c.optim.batch_size,
-               f"must divide into BN groups of multigrid.bn_group_size={g}")
+    raise _err(
+        "optim.batch_size",
+        c.optim.batch_size,
+        f"must divide into BN groups of multigrid.bn_group_size={g}",
+    )
   if num_devices is not None:
-    for field, b in (("optim.batch_size", c.optim.batch_size), ("eval.batch_size", c.eval.batch_size)):
+    for field, b in (
+        ("optim.batch_size", c.optim.batch_size),
+        ("eval.batch_size", c.eval.batch_size),
+    ):
       if b % num_devices:
         raise _err(field, b, f"must be divisible by the number of devices ({num_devices})")
-  if c.eval.crop_size <= 0 or c.eval.num_temporal_views < 1 or c.eval.num_spatial_crops not in (1, 3):
-    raise _err("eval", (c.eval.crop_size, c.eval.num_temporal_views, c.eval.num_spatial_crops),
-               "need crop_size > 0, num_temporal_views >= 1, num_spatial_crops in (1, 3)")
+  if (
+      c.eval.crop_size <= 0
+      or c.eval.num_temporal_views < 1
+      or c.eval.num_spatial_crops not in (1, 3)
+  ):
+    raise _err(
+        "eval",
+        (c.eval.crop_size, c.eval.num_temporal_views, c.eval.num_spatial_crops),
+        "need crop_size > 0, num_temporal_views >= 1, num_spatial_crops in (1, 3)",
+    )
   if c.data.dataset == "ssv2" and c.data.sampling != "segment":
     raise _err("data.sampling", c.data.sampling, "Something-Something V2 uses 'segment'")
 

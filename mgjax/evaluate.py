@@ -44,8 +44,9 @@ from mgjax import steps
 from mgjax.data import pipeline
 
 
-def aggregate_views(video_ids: np.ndarray, scores: np.ndarray, mask: np.ndarray,
-                    multi_label: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def aggregate_views(
+    video_ids: np.ndarray, scores: np.ndarray, mask: np.ndarray, multi_label: bool
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
   """Combines the views of each video.
 
   Args:
@@ -108,6 +109,7 @@ def _gather(x: Any) -> np.ndarray:
   if jax.process_count() == 1:
     return np.asarray(jax.device_get(x))
   from jax.experimental import multihost_utils  # pylint: disable=g-import-not-at-top
+
   return np.asarray(multihost_utils.process_allgather(x, tiled=True))
 
 
@@ -115,8 +117,13 @@ def _abstract(state: steps.State) -> Any:
   return jax.tree.map(lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=x.sharding), state)
 
 
-def precise_bn(config: ml_collections.ConfigDict, plan: multigrid.Plan, mesh: jax.sharding.Mesh,
-               model_def: steps.ModelDef, state: steps.State) -> steps.State:
+def precise_bn(
+    config: ml_collections.ConfigDict,
+    plan: multigrid.Plan,
+    mesh: jax.sharding.Mesh,
+    model_def: steps.ModelDef,
+    state: steps.State,
+) -> steps.State:
   """Recomputes BatchNorm statistics over `train.precise_bn_batches` base-shape batches.
 
   Args:
@@ -134,7 +141,9 @@ def precise_bn(config: ml_collections.ConfigDict, plan: multigrid.Plan, mesh: ja
     return state
   b, t, s = plan.base_shape
   batch = sharding.abstract_batch(mesh, {"video": ((b, t, s, s, 3), jnp.uint8)})
-  fn = jax.jit(lambda st, bt, m: steps.precise_bn_step(st, bt, m, model_def=model_def, config=config))
+  fn = jax.jit(
+      lambda st, bt, m: steps.precise_bn_step(st, bt, m, model_def=model_def, config=config)
+  )
   step = fn.lower(_abstract(state), batch, jax.ShapeDtypeStruct((), jnp.float32)).compile()
   batches = pipeline.precise_bn_dataset(config, plan, n, jax.process_index(), jax.process_count())
   for i, local in zip(range(n), batches):
@@ -144,9 +153,13 @@ def precise_bn(config: ml_collections.ConfigDict, plan: multigrid.Plan, mesh: ja
   return state
 
 
-def evaluate(config: ml_collections.ConfigDict, mesh: jax.sharding.Mesh,
-             predict_fn: Callable[[steps.State, jax.Array], jax.Array], state: steps.State,
-             output_path: str | None = None) -> dict[str, Any]:
+def evaluate(
+    config: ml_collections.ConfigDict,
+    mesh: jax.sharding.Mesh,
+    predict_fn: Callable[[steps.State, jax.Array], jax.Array],
+    state: steps.State,
+    output_path: str | None = None,
+) -> dict[str, Any]:
   """Multi-view evaluation of `state` on the eval split.
 
   Args:
@@ -182,30 +195,46 @@ def evaluate(config: ml_collections.ConfigDict, mesh: jax.sharding.Mesh,
   video_labels = labels[[first[int(v)] for v in videos]]
   # A view whose video failed to load is a black clip, counted here (and its file named
   # in the log): this host's count.
-  metrics: dict[str, Any] = dict(num_videos=len(videos), num_views=int(counts.sum()),
-                                 temporal_views=temporal, spatial_crops=spatial, crop_size=crop,
-                                 failed_views=failed)
+  metrics: dict[str, Any] = dict(
+      num_videos=len(videos),
+      num_views=int(counts.sum()),
+      temporal_views=temporal,
+      spatial_crops=spatial,
+      crop_size=crop,
+      failed_views=failed,
+  )
   if multi:
     metrics["mAP"] = mean_average_precision(video_scores, video_labels)
   else:
     metrics["top1"] = topk_accuracy(video_scores, video_labels, 1)
     metrics["top5"] = topk_accuracy(video_scores, video_labels, min(5, video_scores.shape[1]))
-  predictions = [dict(video_id=int(v), label=(np.flatnonzero(l).tolist() if multi else int(l)),
-                      top5=np.argsort(-s)[:5].tolist(), top5_scores=np.sort(s)[::-1][:5].tolist())
-                 for v, s, l in zip(videos, video_scores, video_labels)]
+  predictions = [
+      dict(
+          video_id=int(v),
+          label=(np.flatnonzero(l).tolist() if multi else int(l)),
+          top5=np.argsort(-s)[:5].tolist(),
+          top5_scores=np.sort(s)[::-1][:5].tolist(),
+      )
+      for v, s, l in zip(videos, video_scores, video_labels)
+  ]
   if multi:
     logging.info("Evaluation: mAP %.2f%% over %d videos.", 100 * metrics["mAP"], len(videos))
   else:
-    logging.info("Evaluation: top-1 %.2f%%, top-5 %.2f%% over %d videos.", 100 * metrics["top1"],
-                 100 * metrics["top5"], len(videos))
+    logging.info(
+        "Evaluation: top-1 %.2f%%, top-5 %.2f%% over %d videos.",
+        100 * metrics["top1"],
+        100 * metrics["top5"],
+        len(videos),
+    )
   if output_path and jax.process_index() == 0:
     with open(output_path, "w") as f:
       json.dump(dict(metrics=metrics, predictions=predictions), f, indent=1)
   return dict(metrics=metrics, predictions=predictions, scores=video_scores, labels=video_labels)
 
 
-def evaluate_checkpoint(config: ml_collections.ConfigDict, workdir: str,
-                        step: int | None = None) -> dict[str, Any]:
+def evaluate_checkpoint(
+    config: ml_collections.ConfigDict, workdir: str, step: int | None = None
+) -> dict[str, Any]:
   """Restores a checkpoint of `workdir`, runs precise BN if configured, evaluates.
 
   Args:
@@ -220,7 +249,9 @@ def evaluate_checkpoint(config: ml_collections.ConfigDict, workdir: str,
   config = pipeline.prepare(config)
   plan = multigrid.Plan.from_config(config)
   model_def, state = steps.init_state(config, mesh)
-  ckpt = checkpointing.Checkpointer(os.path.join(workdir, "checkpoints"), config.train.keep_checkpoints)
+  ckpt = checkpointing.Checkpointer(
+      os.path.join(workdir, "checkpoints"), config.train.keep_checkpoints
+  )
   step = ckpt.latest_step() if step is None else step
   if step is None:
     raise FileNotFoundError(f"No checkpoint in {os.path.join(workdir, 'checkpoints')}")
@@ -230,4 +261,3 @@ def evaluate_checkpoint(config: ml_collections.ConfigDict, workdir: str,
   path = os.path.join(workdir, f"eval_{step}_{config.eval.preset}.json")
   predict = functools.partial(steps.eval_step, model_def=model_def, config=config)
   return evaluate(config, mesh, predict, state, path)
-

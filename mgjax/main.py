@@ -48,17 +48,27 @@ from mgjax import evaluate
 from mgjax import train
 from mgjax.models import registry
 
-_CONFIG = config_flags.DEFINE_config_file("config", None, "Experiment config file.", lock_config=True)
+_CONFIG = config_flags.DEFINE_config_file(
+    "config", None, "Experiment config file.", lock_config=True
+)
 _WORKDIR = flags.DEFINE_string("workdir", None, "Checkpoints, logs and results go here.")
-_MODE = flags.DEFINE_enum("mode", "train_and_eval", ["train", "eval", "train_and_eval"],
-                          "train: no final evaluation; eval: evaluate the latest checkpoint.")
+_MODE = flags.DEFINE_enum(
+    "mode",
+    "train_and_eval",
+    ["train", "eval", "train_and_eval"],
+    "train: no final evaluation; eval: evaluate the latest checkpoint.",
+)
 _COORDINATOR = flags.DEFINE_string(
-    "coordinator_address", None,
+    "coordinator_address",
+    None,
     "host:port of process 0 for multi-process runs on clusters JAX cannot detect (e.g. loopback "
-    "tests). TPU pods and SLURM are detected without it.")
+    "tests). TPU pods and SLURM are detected without it.",
+)
 _NUM_PROCESSES = flags.DEFINE_integer("num_processes", None, "With --coordinator_address.")
 _PROCESS_ID = flags.DEFINE_integer("process_id", None, "With --coordinator_address.")
-_STEP = flags.DEFINE_integer("step", None, "--mode=eval: the checkpoint step (default: the latest).")
+_STEP = flags.DEFINE_integer(
+    "step", None, "--mode=eval: the checkpoint step (default: the latest)."
+)
 
 
 class LibraryInfoFilter(std_logging.Filter):
@@ -80,9 +90,11 @@ def _initialize_distributed() -> None:
     # Collectives of the CPU backend across processes (loopback tests) go through gloo.
     jax.config.update("jax_cpu_collectives_implementation", "gloo")
     jax.distributed.initialize(_COORDINATOR.value, _NUM_PROCESSES.value, _PROCESS_ID.value)
-  elif (int(os.environ.get("SLURM_NTASKS", "1")) > 1
-        or "," in os.environ.get("TPU_WORKER_HOSTNAMES", "")
-        or os.environ.get("MGJAX_DISTRIBUTED") == "1"):
+  elif (
+      int(os.environ.get("SLURM_NTASKS", "1")) > 1
+      or "," in os.environ.get("TPU_WORKER_HOSTNAMES", "")
+      or os.environ.get("MGJAX_DISTRIBUTED") == "1"
+  ):
     jax.distributed.initialize()  # Cluster auto-detection (TPU pod, SLURM).
 
 
@@ -103,9 +115,14 @@ def setup():
     config_lib.validate(config, num_devices=jax.device_count())
   except config_lib.ConfigError as e:
     sys.exit(f"error: {e}")
-  logging.info("JAX process %d/%d, %d devices (%d local): %s", jax.process_index(),
-               jax.process_count(), jax.device_count(), jax.local_device_count(),
-               jax.devices()[0].platform)
+  logging.info(
+      "JAX process %d/%d, %d devices (%d local): %s",
+      jax.process_index(),
+      jax.process_count(),
+      jax.device_count(),
+      jax.local_device_count(),
+      jax.devices()[0].platform,
+  )
   return config, _WORKDIR.value
 
 
@@ -119,8 +136,9 @@ def main(argv):
     result = evaluate.evaluate_checkpoint(config, workdir, _STEP.value)
     print(json.dumps(result["metrics"], indent=1))
     return
-  summary = train.train_and_evaluate(config, workdir,
-                                     evaluate_at_end=_MODE.value == "train_and_eval")
+  summary = train.train_and_evaluate(
+      config, workdir, evaluate_at_end=_MODE.value == "train_and_eval"
+  )
   if jax.process_index() == 0:
     print_summary(summary, workdir, config.reference)
 
@@ -128,14 +146,29 @@ def main(argv):
 def _reference_lines(summary: dict[str, Any], reference) -> list[str]:
   """This run's top-1 and training time beside the config's measured reference results."""
   ev = summary.get("eval") or {}
-  if reference is None or not reference.baseline_top1 or "top1" not in ev or "train_seconds" not in summary:
+  if (
+      reference is None
+      or not reference.baseline_top1
+      or "top1" not in ev
+      or "train_seconds" not in summary
+  ):
     return []
   rows = [("this run", f"{100 * ev['top1']:.1f}%", train.format_minutes(summary["train_seconds"]))]
   if reference.multigrid_top1:
-    rows.append(("measured, this config", f"{reference.multigrid_top1:.1f}%",
-                 train.format_minutes(60 * reference.multigrid_train_minutes)))
-  rows.append(("measured, baseline", f"{reference.baseline_top1:.1f}%",
-               train.format_minutes(60 * reference.baseline_train_minutes)))
+    rows.append(
+        (
+            "measured, this config",
+            f"{reference.multigrid_top1:.1f}%",
+            train.format_minutes(60 * reference.multigrid_train_minutes),
+        )
+    )
+  rows.append(
+      (
+          "measured, baseline",
+          f"{reference.baseline_top1:.1f}%",
+          train.format_minutes(60 * reference.baseline_train_minutes),
+      )
+  )
   lines = [f"{'':24}{'top-1':>8}  training loop"]
   lines += [f"{name:24}{top1:>8}  {t}" for name, top1, t in rows]
   if reference.measured_on:
@@ -152,28 +185,40 @@ def print_summary(summary: dict[str, Any], workdir: str, reference=None) -> None
     reference: `config.reference`, the config's measured results to print beside this
       run's (optional).
   """
-  bad = (f" ({summary['bad_videos']} bad files, listed in "
-         f"{os.path.join(workdir, 'bad_videos.json')})" if summary.get("bad_videos") else "")
-  lines = [f"Trained to step {summary['final_step']} (started at {summary['start_step']}); "
-           f"{summary['failed_clips']} clips failed to decode and were replaced{bad}.",
-           f"Step shapes: {summary['compiled_shapes']} compiled or loaded in "
-           f"{summary['compile_seconds']:.0f} s; the loop waited {summary['compile_wait_seconds']:.0f} s "
-           "for them."]
+  bad = (
+      f" ({summary['bad_videos']} bad files, listed in "
+      f"{os.path.join(workdir, 'bad_videos.json')})"
+      if summary.get("bad_videos")
+      else ""
+  )
+  lines = [
+      f"Trained to step {summary['final_step']} (started at {summary['start_step']}); "
+      f"{summary['failed_clips']} clips failed to decode and were replaced{bad}.",
+      f"Step shapes: {summary['compiled_shapes']} compiled or loaded in "
+      f"{summary['compile_seconds']:.0f} s; the loop waited {summary['compile_wait_seconds']:.0f} s "
+      "for them.",
+  ]
   if "train_seconds" in summary:
-    lines.append(f"Training loop: {train.format_minutes(summary['train_seconds'])} (compiles and evaluations "
-                 "excluded).")
+    lines.append(
+        f"Training loop: {train.format_minutes(summary['train_seconds'])} (compiles and evaluations "
+        "excluded)."
+    )
   ev = summary.get("eval")
   if ev:
     views = f"{ev['temporal_views']}x{ev['spatial_crops']} views at {ev['crop_size']}px"
     if "mAP" in ev:
       lines.append(f"Test mAP: {100 * ev['mAP']:.2f}% over {ev['num_videos']} videos ({views}).")
     else:
-      lines.append(f"Test accuracy: top-1 {100 * ev['top1']:.2f}%, top-5 {100 * ev['top5']:.2f}% "
-                   f"over {ev['num_videos']} videos ({views}).")
+      lines.append(
+          f"Test accuracy: top-1 {100 * ev['top1']:.2f}%, top-5 {100 * ev['top5']:.2f}% "
+          f"over {ev['num_videos']} videos ({views})."
+      )
   lines += _reference_lines(summary, reference)
-  lines += [f"TensorBoard logs: tensorboard --logdir {workdir}",
-            f"Schedule plot:    {os.path.join(workdir, 'schedule.png')}",
-            f"Checkpoints:      {os.path.join(workdir, 'checkpoints')}"]
+  lines += [
+      f"TensorBoard logs: tensorboard --logdir {workdir}",
+      f"Schedule plot:    {os.path.join(workdir, 'schedule.png')}",
+      f"Checkpoints:      {os.path.join(workdir, 'checkpoints')}",
+  ]
   print("\n".join(lines), flush=True)
 
 

@@ -75,6 +75,7 @@ from mgjax import config as config_lib
 @dataclasses.dataclass(frozen=True)
 class ShortCycleShape:
   """One position of the short cycle: the step's crop and global batch."""
+
   crop_size: int
   batch_size: int
 
@@ -105,6 +106,7 @@ class Segment:
     num_steps: steps in the segment.
     first_example: offset in the run of the segment's first example.
   """
+
   index: int
   start_epoch: int
   end_epoch: int
@@ -136,6 +138,7 @@ class Segment:
 @dataclasses.dataclass(frozen=True)
 class StepSpec:
   """Everything about one global step that the pipeline and the trainer need."""
+
   step: int
   batch_size: int
   num_frames: int
@@ -194,8 +197,10 @@ class Plan:
     t0, s0 = self.base_shape[1:]
     if not self.long_cycle:
       return [(t0, s0)]
-    return [(max(1, int(round(t0 * t))), int(round(s0 * s)))
-            for t, s in self.config.multigrid.long_cycle_factors]
+    return [
+        (max(1, int(round(t0 * t))), int(round(s0 * s)))
+        for t, s in self.config.multigrid.long_cycle_factors
+    ]
 
   def _short_crops(self, s_long: int) -> list[tuple[float, int]]:
     """The short-cycle crops at long-cycle crop `s_long`, smallest first.
@@ -222,7 +227,8 @@ class Plan:
     long_bf = _batch_factor(t0, s0, t, s)
     crops = self._short_crops(s)
     short = tuple(
-        ShortCycleShape(c, b0 * long_bf * max(1, int(round((s / c) ** 2)))) for _, c in crops)
+        ShortCycleShape(c, b0 * long_bf * max(1, int(round((s / c) ** 2)))) for _, c in crops
+    )
     # The reference weighs shapes by the mean batch factor of the short cycle's
     # shapes relative to the base shape, from the unrounded crops.
     mean_bf = float(np.mean([_batch_factor(t0, s0, t, c) for c, _ in crops]))
@@ -240,8 +246,11 @@ class Plan:
         steps = [int(s * m.epoch_factor) for s in steps]
         max_epoch = int(max_epoch * m.epoch_factor)
       bounds = steps + [max_epoch]
-      return [(bounds[i], bounds[i + 1], i, infos[0], False)
-              for i in range(len(steps)) if bounds[i + 1] > bounds[i]]
+      return [
+          (bounds[i], bounds[i + 1], i, infos[0], False)
+          for i in range(len(steps))
+          if bounds[i + 1] > bounds[i]
+      ]
     if m.long_cycle_mode == "single":
       return self._single_cycle(infos, steps, max_epoch)
     return self._multi_cycle(infos, steps, max_epoch)
@@ -252,7 +261,8 @@ class Plan:
     if len(steps) < 2:
       raise config_lib.ConfigError(
           f"config.optim.steps = {tuple(steps)!r} is invalid: multigrid.long_cycle_mode='multi' needs"
-          " at least two LR stages (the last becomes the fine-tuning phase); use 'single'")
+          " at least two LR stages (the last becomes the fine-tuning phase); use 'single'"
+      )
     total_bf = sum(i["mean_bf"] for i in infos)
     entries, total_iters = [], 0.0
     for stage in range(len(steps) - 1):
@@ -313,14 +323,25 @@ class Plan:
         prefix = np.cumsum([0] + batches[:-1])
         num += int(np.sum(prefix < rest)) if rest else 0
       seg = Segment(
-          index=index, start_epoch=start, end_epoch=end, stage=stage,
+          index=index,
+          start_epoch=start,
+          end_epoch=end,
+          stage=stage,
           lr=float(o.base_lr * o.gamma**stage * info["long_bf"]),
-          batch_factor=info["long_bf"], batch_size=b0 * info["long_bf"],
-          num_frames=info["t"], crop_size=info["s"], short_cycle=info["short"],
+          batch_factor=info["long_bf"],
+          batch_size=b0 * info["long_bf"],
+          num_frames=info["t"],
+          crop_size=info["s"],
+          short_cycle=info["short"],
           stride_range=(tau, tau * max(1, t0 // info["t"])),
-          jitter_low=int(round(j_lo * info["s"] / s0)), jitter_high=int(j_hi),
-          bn_group_size=int(m.bn_group_size), finetune=ft,
-          first_step=step, num_steps=num, first_example=offset)
+          jitter_low=int(round(j_lo * info["s"] / s0)),
+          jitter_high=int(j_hi),
+          bn_group_size=int(m.bn_group_size),
+          finetune=ft,
+          first_step=step,
+          num_steps=num,
+          first_example=offset,
+      )
       segments.append(seg)
       q, r = divmod(num, len(batches))
       offset += q * cycle + sum(batches[:r])
@@ -349,7 +370,7 @@ class Plan:
     prefix = np.zeros((len(self.segments), pad), np.int64)
     for i, s in enumerate(self.segments):
       b = [x.batch_size for x in s.short_cycle]
-      prefix[i, :len(b)] = np.cumsum([0] + b[:-1])
+      prefix[i, : len(b)] = np.cumsum([0] + b[:-1])
     return dict(
         first_step=np.array(self._first_steps, np.int64),
         first_example=np.array([s.first_example for s in self.segments], np.int64),
@@ -357,8 +378,10 @@ class Plan:
         cycle_examples=np.array([s.cycle_examples for s in self.segments], np.int64),
         prefix=prefix,
         lr=np.array([s.lr for s in self.segments], np.float64),
-        peak=np.array([self.config.optim.base_lr * s.batch_factor for s in self.segments],
-                      np.float64))
+        peak=np.array(
+            [self.config.optim.base_lr * s.batch_factor for s in self.segments], np.float64
+        ),
+    )
 
   def lr_at(self, steps) -> np.ndarray:
     """The LR of global steps (vectorised).
@@ -406,8 +429,11 @@ class Plan:
     seg = np.searchsorted(a["first_step"], steps, side="right") - 1
     j = steps - a["first_step"][seg]
     r = j % a["cycle_len"][seg]
-    offset = (a["first_example"][seg] + (j // a["cycle_len"][seg]) * a["cycle_examples"][seg]
-              + a["prefix"][seg, r])
+    offset = (
+        a["first_example"][seg]
+        + (j // a["cycle_len"][seg]) * a["cycle_examples"][seg]
+        + a["prefix"][seg, r]
+    )
     per_seg = lambda f: np.array([f(s) for s in self.segments], np.int64)
     crop = np.zeros((len(self.segments), 3), np.int64)
     batch = np.zeros((len(self.segments), 3), np.int64)
@@ -419,14 +445,21 @@ class Plan:
     s0, j_lo = self.base_shape[2], self.config.data.jitter_scales[0]
     crops = crop[seg, r]
     return dict(
-        step=steps, batch_size=batch[seg, r], num_frames=per_seg(lambda s: s.num_frames)[seg],
+        step=steps,
+        batch_size=batch[seg, r],
+        num_frames=per_seg(lambda s: s.num_frames)[seg],
         crop_size=crops,
         stride_lo=per_seg(lambda s: s.stride_range[0])[seg],
         stride_hi=per_seg(lambda s: s.stride_range[1])[seg],
         jitter_lo=np.rint(j_lo * crops / s0).astype(np.int64),
         jitter_hi=per_seg(lambda s: s.jitter_high)[seg],
-        lr=self.lr_at(steps), epoch=offset / self.num_examples, example_offset=offset,
-        segment=seg, short_cycle_index=r, bn_group_size=group[seg, r])
+        lr=self.lr_at(steps),
+        epoch=offset / self.num_examples,
+        example_offset=offset,
+        segment=seg,
+        short_cycle_index=r,
+        bn_group_size=group[seg, r],
+    )
 
   def step(self, k: int) -> StepSpec:
     """The spec of global step k."""
@@ -434,11 +467,19 @@ class Plan:
       raise IndexError(f"step {k} outside the plan's {self.num_steps} steps")
     row = {key: v[0].item() for key, v in self.step_table(k, k + 1).items()}
     return StepSpec(
-        step=k, batch_size=row["batch_size"], num_frames=row["num_frames"],
-        crop_size=row["crop_size"], stride_range=(row["stride_lo"], row["stride_hi"]),
-        jitter_range=(row["jitter_lo"], row["jitter_hi"]), lr=row["lr"], epoch=row["epoch"],
-        example_offset=row["example_offset"], segment=row["segment"],
-        short_cycle_index=row["short_cycle_index"], bn_group_size=row["bn_group_size"])
+        step=k,
+        batch_size=row["batch_size"],
+        num_frames=row["num_frames"],
+        crop_size=row["crop_size"],
+        stride_range=(row["stride_lo"], row["stride_hi"]),
+        jitter_range=(row["jitter_lo"], row["jitter_hi"]),
+        lr=row["lr"],
+        epoch=row["epoch"],
+        example_offset=row["example_offset"],
+        segment=row["segment"],
+        short_cycle_index=row["short_cycle_index"],
+        bn_group_size=row["bn_group_size"],
+    )
 
   def segment_of_step(self, k: int) -> Segment:
     return self.segments[bisect.bisect_right(self._first_steps, k) - 1]
@@ -493,21 +534,43 @@ class Plan:
     segs = []
     for s in self.segments:
       ends = self.lr_at(np.array([s.first_step, s.first_step + max(s.num_steps, 1) - 1]))
-      segs.append(dict(
-          index=s.index, start_epoch=s.start_epoch, end_epoch=s.end_epoch, stage=s.stage,
-          finetune=s.finetune, lr=s.lr, lr_first_step=float(ends[0]),
-          lr_last_step=float(ends[1]), batch_size=s.batch_size, num_frames=s.num_frames,
-          crop_size=s.crop_size,
-          short_cycle=[dict(crop_size=c.crop_size, batch_size=c.batch_size) for c in s.short_cycle],
-          stride_range=list(s.stride_range), jitter_range=list(s.jitter_range),
-          bn_group_size=s.bn_group_size, first_step=s.first_step, steps=s.num_steps,
-          cost=self.segment_cost(s), cost_share=self.segment_cost(s) / self.cost))
+      segs.append(
+          dict(
+              index=s.index,
+              start_epoch=s.start_epoch,
+              end_epoch=s.end_epoch,
+              stage=s.stage,
+              finetune=s.finetune,
+              lr=s.lr,
+              lr_first_step=float(ends[0]),
+              lr_last_step=float(ends[1]),
+              batch_size=s.batch_size,
+              num_frames=s.num_frames,
+              crop_size=s.crop_size,
+              short_cycle=[
+                  dict(crop_size=c.crop_size, batch_size=c.batch_size) for c in s.short_cycle
+              ],
+              stride_range=list(s.stride_range),
+              jitter_range=list(s.jitter_range),
+              bn_group_size=s.bn_group_size,
+              first_step=s.first_step,
+              steps=s.num_steps,
+              cost=self.segment_cost(s),
+              cost_share=self.segment_cost(s) / self.cost,
+          )
+      )
     return dict(
-        max_epoch=self.max_epoch, num_examples=self.num_examples,
+        max_epoch=self.max_epoch,
+        num_examples=self.num_examples,
         base_shape=dict(zip(("batch_size", "num_frames", "crop_size"), self.base_shape)),
-        lr_policy=self.config.optim.lr_policy, segments=segs, steps=self.num_steps,
-        cost=self.cost, baseline_steps=base.num_steps, baseline_cost=base.cost,
+        lr_policy=self.config.optim.lr_policy,
+        segments=segs,
+        steps=self.num_steps,
+        cost=self.cost,
+        baseline_steps=base.num_steps,
+        baseline_cost=base.cost,
         baseline_max_epoch=base.max_epoch,
         iteration_speedup=base.num_steps / self.num_steps,
         theoretical_speedup=base.cost / self.cost,
-        distinct_shapes=[list(s) for s in self.distinct_shapes()])
+        distinct_shapes=[list(s) for s in self.distinct_shapes()],
+    )

@@ -64,14 +64,24 @@ def plot_schedule(plan: multigrid.Plan, path: str) -> None:
   axes[0].set_ylabel("learning rate")
   axes[0].set_yscale("log")
   axes[0].legend(loc="upper right")
-  series = (("crop S (px)", "crop_size", False), ("frames T", "num_frames", False),
-            ("global batch B", "batch_size", True))
+  series = (
+      ("crop S (px)", "crop_size", False),
+      ("frames T", "num_frames", False),
+      ("global batch B", "batch_size", True),
+  )
   for ax, (label, key, log) in zip(axes[1:], series):
     bx, bline, _, _ = _segment_series(base, key)
     ax.plot(bx, bline, color="0.55", lw=1.3)
     xs, line, lo, hi = _segment_series(plan, key)
-    ax.fill_between(xs, lo, hi, color="C0", alpha=0.25, lw=0,
-                    label="short-cycle range" if plan.short_cycle else None)
+    ax.fill_between(
+        xs,
+        lo,
+        hi,
+        color="C0",
+        alpha=0.25,
+        lw=0,
+        label="short-cycle range" if plan.short_cycle else None,
+    )
     ax.plot(xs, line, color="C0", lw=1.3)
     ax.set_ylabel(label)
     if log:
@@ -85,6 +95,8 @@ def plot_schedule(plan: multigrid.Plan, path: str) -> None:
   fig.suptitle(
       f"{plan.config.model.name}: {s['steps']:,} steps over {s['max_epoch']} epochs "
       f"(baseline {s['baseline_steps']:,} over {s['baseline_max_epoch']}); "
-      f"theoretical speedup {s['theoretical_speedup']:.2f}x", fontsize=10.5)
+      f"theoretical speedup {s['theoretical_speedup']:.2f}x",
+      fontsize=10.5,
+  )
   fig.tight_layout()
   fig.savefig(path, dpi=110)

@@ -33,7 +33,9 @@ from mgjax import config as config_lib
 from mgjax import multigrid
 from mgjax import plotting
 
-_CONFIG = config_flags.DEFINE_config_file("config", None, "Experiment config file.", lock_config=True)
+_CONFIG = config_flags.DEFINE_config_file(
+    "config", None, "Experiment config file.", lock_config=True
+)
 _JSON = flags.DEFINE_bool("json", False, "Print the plan as one JSON document.")
 _PLOT = flags.DEFINE_string("plot", None, "Write the schedule figure to this PNG file.")
 
@@ -52,19 +54,37 @@ def format_table(plan: multigrid.Plan) -> str:
     The table as text.
   """
   summary = plan.summary()
-  head = ("seg", "epochs", "steps", "shape BxTxS²", "short cycle (crop:batch)", "stride", "jitter",
-          "bn", "lr", "compute")
+  head = (
+      "seg",
+      "epochs",
+      "steps",
+      "shape BxTxS²",
+      "short cycle (crop:batch)",
+      "stride",
+      "jitter",
+      "bn",
+      "lr",
+      "compute",
+  )
   rows = []
   for s in summary["segments"]:
     lr = f"{s['lr_first_step']:.3g}"
     if abs(s["lr_first_step"] - s["lr_last_step"]) > 1e-12:
       lr += f"→{s['lr_last_step']:.3g}"
-    rows.append((
-        f"{s['index']}{'*' if s['finetune'] else ''}", f"{s['start_epoch']}-{s['end_epoch']}",
-        str(s["steps"]), _shape(s["batch_size"], s["num_frames"], s["crop_size"]),
-        " ".join(f"{c['crop_size']}:{c['batch_size']}" for c in s["short_cycle"]),
-        "{}-{}".format(*s["stride_range"]), "{}-{}".format(*s["jitter_range"]),
-        str(s["bn_group_size"]), lr, f"{100 * s['cost_share']:.1f}%"))
+    rows.append(
+        (
+            f"{s['index']}{'*' if s['finetune'] else ''}",
+            f"{s['start_epoch']}-{s['end_epoch']}",
+            str(s["steps"]),
+            _shape(s["batch_size"], s["num_frames"], s["crop_size"]),
+            " ".join(f"{c['crop_size']}:{c['batch_size']}" for c in s["short_cycle"]),
+            "{}-{}".format(*s["stride_range"]),
+            "{}-{}".format(*s["jitter_range"]),
+            str(s["bn_group_size"]),
+            lr,
+            f"{100 * s['cost_share']:.1f}%",
+        )
+    )
   widths = [max(len(r[i]) for r in rows + [head]) for i in range(len(head))]
   fmt = lambda r: "  ".join(c.rjust(w) for c, w in zip(r, widths))
   lines = [fmt(head), fmt(tuple("-" * w for w in widths))] + [fmt(r) for r in rows]

@@ -45,8 +45,12 @@ def make_mesh(num_devices: int | None = None) -> jax.sharding.Mesh:
   devices = jax.devices()
   if num_devices is not None:
     devices = devices[:num_devices]
-  return jax.make_mesh((len(devices), 1), (DATA_AXIS, MODEL_AXIS),
-                       axis_types=(jax.sharding.AxisType.Auto,) * 2, devices=devices)
+  return jax.make_mesh(
+      (len(devices), 1),
+      (DATA_AXIS, MODEL_AXIS),
+      axis_types=(jax.sharding.AxisType.Auto,) * 2,
+      devices=devices,
+  )
 
 
 def replicated(mesh: jax.sharding.Mesh) -> NamedSharding:
@@ -74,13 +78,18 @@ def global_batch(mesh: jax.sharding.Mesh, local: Mapping[str, np.ndarray]) -> di
   """
   sharding = batch_sharding(mesh)
   count = jax.process_count()
-  return {k: jax.make_array_from_process_local_data(
-      sharding, np.asarray(v), (v.shape[0] * count,) + tuple(v.shape[1:]))
-          for k, v in local.items()}
+  return {
+      k: jax.make_array_from_process_local_data(
+          sharding, np.asarray(v), (v.shape[0] * count,) + tuple(v.shape[1:])
+      )
+      for k, v in local.items()
+  }
 
 
 def abstract_batch(mesh: jax.sharding.Mesh, shapes: Mapping[str, tuple[tuple[int, ...], Any]]):
   """ShapeDtypeStructs of a global batch, for ahead-of-time compilation."""
   sharding = batch_sharding(mesh)
-  return {k: jax.ShapeDtypeStruct(shape, dtype, sharding=sharding)
-          for k, (shape, dtype) in shapes.items()}
+  return {
+      k: jax.ShapeDtypeStruct(shape, dtype, sharding=sharding)
+      for k, (shape, dtype) in shapes.items()
+  }

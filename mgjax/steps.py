@@ -42,6 +42,7 @@ State = dict[str, Any]
 @dataclasses.dataclass(frozen=True)
 class ModelDef:
   """What the pure step functions need to rebuild the NNX model."""
+
   graphdef: Any
   decay_mask: Any  # Pure tree of bools over the parameters: False for BatchNorm.
 
@@ -56,7 +57,9 @@ def merge(model_def: ModelDef, params: dict, rest: dict) -> nnx.Module:
   return nnx.merge(model_def.graphdef, nnx.State(params), nnx.State(rest))
 
 
-def build_model(config: ml_collections.ConfigDict, mesh: jax.sharding.Mesh) -> tuple[ModelDef, dict, dict]:
+def build_model(
+    config: ml_collections.ConfigDict, mesh: jax.sharding.Mesh
+) -> tuple[ModelDef, dict, dict]:
   """Initialises the model's state directly on the mesh, replicated.
 
   Built under jit (eager construction of a large NNX model is slow); the graph
@@ -68,12 +71,13 @@ def build_model(config: ml_collections.ConfigDict, mesh: jax.sharding.Mesh) -> t
   create = lambda: registry.create_model(config.model, rngs=nnx.Rngs(config.seed))
   abstract = nnx.eval_shape(create)
   graphdef, abstract_params, _ = _pure_split(abstract)
-  bn_paths = [path for path, node in nnx.iter_graph(abstract)
-              if isinstance(node, layers.GroupedBatchNorm)]
+  bn_paths = [
+      path for path, node in nnx.iter_graph(abstract) if isinstance(node, layers.GroupedBatchNorm)
+  ]
 
   def decays(path, _):
     keys = tuple(getattr(k, "key", getattr(k, "idx", None)) for k in path)
-    return not any(keys[:len(p)] == tuple(p) for p in bn_paths)
+    return not any(keys[: len(p)] == tuple(p) for p in bn_paths)
 
   mask = jax.tree_util.tree_map_with_path(decays, abstract_params)
   init = jax.jit(lambda: _pure_split(create())[1:], out_shardings=sharding.replicated(mesh))
@@ -81,8 +85,9 @@ def build_model(config: ml_collections.ConfigDict, mesh: jax.sharding.Mesh) -> t
   return ModelDef(graphdef, mask), params, rest
 
 
-def make_optimizer(config: ml_collections.ConfigDict, model_def: ModelDef,
-                   lr: float | jax.Array = 0.0) -> optax.GradientTransformation:
+def make_optimizer(
+    config: ml_collections.ConfigDict, model_def: ModelDef, lr: float | jax.Array = 0.0
+) -> optax.GradientTransformation:
   """SGD with (Nesterov) momentum and no weight decay on BatchNorm.
 
   The LR is an argument rather than an optax schedule: the train step receives the
@@ -102,7 +107,8 @@ def make_optimizer(config: ml_collections.ConfigDict, model_def: ModelDef,
   o = config.optim
   return optax.chain(
       optax.add_decayed_weights(o.weight_decay, mask=model_def.decay_mask),
-      optax.sgd(lr, momentum=o.momentum, nesterov=o.nesterov))
+      optax.sgd(lr, momentum=o.momentum, nesterov=o.nesterov),
+  )
 
 
 def init_state(config, mesh) -> tuple[ModelDef, State]:
@@ -134,9 +140,15 @@ def loss_and_metrics(logits: jax.Array, labels: jax.Array, multi_label: bool):
   return loss, top1
 
 
-def train_step(state: State, batch: dict[str, jax.Array], lr: jax.Array, *,
-               model_def: ModelDef, config: ml_collections.ConfigDict,
-               bn_group_size: int) -> tuple[State, dict[str, jax.Array]]:
+def train_step(
+    state: State,
+    batch: dict[str, jax.Array],
+    lr: jax.Array,
+    *,
+    model_def: ModelDef,
+    config: ml_collections.ConfigDict,
+    bn_group_size: int,
+) -> tuple[State, dict[str, jax.Array]]:
   """One SGD step on a global batch (pure; compiled per shape).
 
   Args:
@@ -169,17 +181,28 @@ def train_step(state: State, batch: dict[str, jax.Array], lr: jax.Array, *,
   return new, dict(loss=loss, top1=top1, finite=finite, grad_norm=optax.tree.norm(grads))
 
 
-def precise_bn_step(state: State, batch: dict[str, jax.Array], momentum: jax.Array, *,
-                    model_def: ModelDef, config: ml_collections.ConfigDict) -> State:
+def precise_bn_step(
+    state: State,
+    batch: dict[str, jax.Array],
+    momentum: jax.Array,
+    *,
+    model_def: ModelDef,
+    config: ml_collections.ConfigDict,
+) -> State:
   """Accumulates one batch into the BatchNorm statistics (running average)."""
   model = merge(model_def, state["params"], state["rest"])
-  model(normalize(batch["video"], config), train=True,
-        bn_group_size=config.multigrid.bn_group_size, bn_momentum=momentum)
+  model(
+      normalize(batch["video"], config),
+      train=True,
+      bn_group_size=config.multigrid.bn_group_size,
+      bn_momentum=momentum,
+  )
   return dict(state, rest=_pure_split(model)[2])
 
 
-def eval_step(state: State, video: jax.Array, *, model_def: ModelDef,
-              config: ml_collections.ConfigDict) -> jax.Array:
+def eval_step(
+    state: State, video: jax.Array, *, model_def: ModelDef, config: ml_collections.ConfigDict
+) -> jax.Array:
   """Scores of a batch of views: softmax, or sigmoid for multi-label."""
   model = merge(model_def, state["params"], state["rest"])
   logits = model(normalize(video, config), train=False).astype(jnp.float32)

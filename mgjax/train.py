@@ -68,6 +68,7 @@ class _Preemption:
   def should_stop(self, step: int) -> bool:
     if jax.process_count() > 1:  # Every host must stop at the same step.
       from jax.experimental import multihost_utils  # pylint: disable=g-import-not-at-top
+
       return bool(multihost_utils.reached_preemption_sync_point(step)) or self.requested
     return self.requested
 
@@ -81,10 +82,14 @@ def write_config(config: ml_collections.ConfigDict, workdir: str) -> None:
       f.write(config.to_json_best_effort(indent=1))
 
 
-def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str, *,
-                       evaluate_at_end: bool = True,
-                       mesh: jax.sharding.Mesh | None = None,
-                       hooks: Sequence[Callable[[int], None]] = ()) -> dict[str, Any]:
+def train_and_evaluate(
+    config: ml_collections.ConfigDict,
+    workdir: str,
+    *,
+    evaluate_at_end: bool = True,
+    mesh: jax.sharding.Mesh | None = None,
+    hooks: Sequence[Callable[[int], None]] = (),
+) -> dict[str, Any]:
   """Runs (or resumes) the training of `config` in `workdir`.
 
   Args:
@@ -105,10 +110,14 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str, *,
   registry.check_config(config.model)
   config = pipeline.prepare(config)  # Resolves data.root (builds the synthetic set).
   plan = multigrid.Plan.from_config(config)
-  last = plan.num_steps if not config.train.max_steps else min(plan.num_steps, config.train.max_steps)
+  last = (
+      plan.num_steps if not config.train.max_steps else min(plan.num_steps, config.train.max_steps)
+  )
 
   model_def, state = steps.init_state(config, mesh)
-  ckpt = checkpointing.Checkpointer(os.path.join(workdir, "checkpoints"), config.train.keep_checkpoints)
+  ckpt = checkpointing.Checkpointer(
+      os.path.join(workdir, "checkpoints"), config.train.keep_checkpoints
+  )
   start = ckpt.latest_step() or 0
   # The step shapes from `start` on compile on a thread from here on, beside the
   # restore, the input pipeline's start-up and the first steps (the state's shapes do
@@ -116,9 +125,15 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str, *,
   step_fn = functools.partial(steps.train_step, model_def=model_def, config=config)
   labels = steps.label_spec(config)
   compiled = compilation.CompiledSteps(
-      step_fn, mesh, labels, state, cache=compilation.ExecutableCache(
+      step_fn,
+      mesh,
+      labels,
+      state,
+      cache=compilation.ExecutableCache(
           os.path.join(cache_dir, "steps"),
-          compilation.step_context(config, mesh, state, labels, {})))
+          compilation.step_context(config, mesh, state, labels, {}),
+      ),
+  )
   compiled.start(compilation.step_keys(plan, start, last))
   if start:
     state = ckpt.restore(state, start)
@@ -141,10 +156,14 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str, *,
   hooks = [periodic_actions.ReportProgress(num_train_steps=last, writer=writer), *hooks]
   preemption = _Preemption()
   batches = pipeline.train_dataset(config, plan, start, jax.process_index(), jax.process_count())
-  report_name = "bad_videos.json" if not jax.process_index() else (
-      f"bad_videos_process{jax.process_index()}.json")
-  bad_videos = pipeline.BadVideos(config, config.data.train_split,
-                                  os.path.join(workdir, report_name))
+  report_name = (
+      "bad_videos.json"
+      if not jax.process_index()
+      else (f"bad_videos_process{jax.process_index()}.json")
+  )
+  bad_videos = pipeline.BadVideos(
+      config, config.data.train_split, os.path.join(workdir, report_name)
+  )
   period = _Period()
   waits = _InputWaitByShape()
   pending: tuple[int, Any] | None = None  # Metrics of the last step, checked one step late.
@@ -169,30 +188,43 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str, *,
       if done % config.train.log_every_steps == 0 or done == last:
         _check_finite(*pending)
         summary["train"] = _log_train(writer, done, plan, table, step, period)
-        progress.log(done, summary["train"], time.perf_counter() - loop_start - eval_seconds
-                     - compiled.wait_seconds)
+        progress.log(
+            done,
+            summary["train"],
+            time.perf_counter() - loop_start - eval_seconds - compiled.wait_seconds,
+        )
       for hook in hooks:
         hook(done)
       stop = preemption.should_stop(done)
-      if done % config.train.checkpoint_every_steps == 0 or done in segment_ends or done == last or stop:
+      if (
+          done % config.train.checkpoint_every_steps == 0
+          or done in segment_ends
+          or done == last
+          or stop
+      ):
         _check_finite(*pending)
         ckpt.save(done, state)
       if done in eval_steps and done != last:
         eval_start = time.perf_counter()
         state = _evaluate(config, plan, mesh, model_def, state, writer, done, workdir)
         eval_seconds += time.perf_counter() - eval_start
-      waits.add(key, period.last_wait, time.perf_counter() - step_start
-                - (eval_seconds + compiled.wait_seconds - excluded))
+      waits.add(
+          key,
+          period.last_wait,
+          time.perf_counter() - step_start - (eval_seconds + compiled.wait_seconds - excluded),
+      )
       if stop:
         logging.warning("Stopped at step %d after SIGTERM; the checkpoint is saved.", done)
         summary["preempted"] = True
         break
     else:
-      summary["train_seconds"] = (time.perf_counter() - loop_start - eval_seconds
-                                  - compiled.wait_seconds)
+      summary["train_seconds"] = (
+          time.perf_counter() - loop_start - eval_seconds - compiled.wait_seconds
+      )
       if evaluate_at_end and last > start:
-        state = _evaluate(config, plan, mesh, model_def, state, writer, last, workdir,
-                          summary=summary)
+        state = _evaluate(
+            config, plan, mesh, model_def, state, writer, last, workdir, summary=summary
+        )
   finally:
     compiled.close()
     ckpt.close()
@@ -200,10 +232,14 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str, *,
     bad_videos.write()
     writer.flush()
   summary["input_wait_by_shape"] = waits.log()
-  summary.update(final_step=int(jax.device_get(state["step"])), failed_clips=period.failed,
-                 bad_videos=len(bad_videos.failed_clips),
-                 compiled_shapes=len(compiled.log), compile_seconds=compiled.compile_seconds,
-                 compile_wait_seconds=compiled.wait_seconds)
+  summary.update(
+      final_step=int(jax.device_get(state["step"])),
+      failed_clips=period.failed,
+      bad_videos=len(bad_videos.failed_clips),
+      compiled_shapes=len(compiled.log),
+      compile_seconds=compiled.compile_seconds,
+      compile_wait_seconds=compiled.wait_seconds,
+  )
   return summary
 
 
@@ -213,7 +249,8 @@ def _check_finite(step: int, metrics: dict[str, jax.Array]) -> None:
     raise NonFiniteLossError(
         f"The loss is {float(loss)} (or the parameters overflowed) at step {step + 1}: stopping. "
         "The last good checkpoint is kept; lower optim.base_lr or check the data, then restart "
-        "to resume from it.")
+        "to resume from it."
+    )
 
 
 def _eval_steps(config, plan: multigrid.Plan, last: int) -> set[int]:
@@ -286,22 +323,31 @@ class _InputWaitByShape:
     """Logs one line over the shapes (in the order first met); returns {BxTxS²: fraction}."""
     fractions = {k: wait / max(seconds, 1e-9) for k, (wait, seconds) in self._seconds.items()}
     if fractions:
-      logging.info("Input wait by shape (share of the loop's time at the shape): %s.",
-                   ", ".join(f"{k} {100 * v:.0f}%" for k, v in fractions.items()))
+      logging.info(
+          "Input wait by shape (share of the loop's time at the shape): %s.",
+          ", ".join(f"{k} {100 * v:.0f}%" for k, v in fractions.items()),
+      )
     return fractions
 
 
-def _log_train(writer, done: int, plan: multigrid.Plan, table, step: int,
-               period: _Period) -> dict[str, float]:
+def _log_train(
+    writer, done: int, plan: multigrid.Plan, table, step: int, period: _Period
+) -> dict[str, float]:
   """Writes the log period's scalars (the metrics are means over its steps)."""
   elapsed, wait_fraction, clips, means = period.take()
   seen = int(table["example_offset"][step] + table["batch_size"][step])
   scalars = dict(
-      **means, lr=float(table["lr"][step]),
-      batch_size=int(table["batch_size"][step]), num_frames=int(table["num_frames"][step]),
-      crop_size=int(table["crop_size"][step]), clips_per_sec=clips / elapsed,
-      examples_seen=seen, epoch=seen / plan.num_examples,
-      data_wait_fraction=wait_fraction, failed_clips=period.failed)
+      **means,
+      lr=float(table["lr"][step]),
+      batch_size=int(table["batch_size"][step]),
+      num_frames=int(table["num_frames"][step]),
+      crop_size=int(table["crop_size"][step]),
+      clips_per_sec=clips / elapsed,
+      examples_seen=seen,
+      epoch=seen / plan.num_examples,
+      data_wait_fraction=wait_fraction,
+      failed_clips=period.failed,
+  )
   writer.write_scalars(done, {f"train/{k}": v for k, v in scalars.items()})
   return scalars
 
@@ -309,10 +355,19 @@ def _log_train(writer, done: int, plan: multigrid.Plan, table, step: int,
 def _log_segment(plan: multigrid.Plan, segment: multigrid.Segment) -> None:
   """One line when the long-cycle shape or the LR stage changes."""
   crops = "/".join(str(shape.crop_size) for shape in segment.short_cycle)
-  logging.info("Segment %d/%d from step %d (epoch %g): %dx%dx%d², short-cycle crops %s, LR %.3g%s.",
-               segment.index + 1, len(plan.segments), segment.first_step, segment.start_epoch,
-               segment.batch_size, segment.num_frames, segment.crop_size, crops, segment.lr,
-               " (fine-tuning)" if segment.finetune else "")
+  logging.info(
+      "Segment %d/%d from step %d (epoch %g): %dx%dx%d², short-cycle crops %s, LR %.3g%s.",
+      segment.index + 1,
+      len(plan.segments),
+      segment.first_step,
+      segment.start_epoch,
+      segment.batch_size,
+      segment.num_frames,
+      segment.crop_size,
+      crops,
+      segment.lr,
+      " (fine-tuning)" if segment.finetune else "",
+  )
 
 
 class _Progress:
@@ -323,28 +378,44 @@ class _Progress:
   """
 
   def __init__(self, table, start: int, last: int):
-    cost = (table["batch_size"].astype(np.float64) * table["num_frames"]
-            * table["crop_size"].astype(np.float64) ** 2)
+    cost = (
+        table["batch_size"].astype(np.float64)
+        * table["num_frames"]
+        * table["crop_size"].astype(np.float64) ** 2
+    )
     self._cumulative = np.concatenate([[0.0], np.cumsum(cost)])
     self._start, self._last = start, last
 
   def log(self, done: int, scalars: dict[str, float], loop_seconds: float) -> None:
     done_cost = self._cumulative[done] - self._cumulative[self._start]
     left = loop_seconds / done_cost * (self._cumulative[self._last] - self._cumulative[done])
-    logging.info("step %d/%d  %dx%dx%d²  loss %.3f  top-1 %.0f%%  LR %.3g  %.1f clips/s  "
-                 "input wait %.0f%%  ~%s left", done, self._last, scalars["batch_size"],
-                 scalars["num_frames"], scalars["crop_size"], scalars["loss"], 100 * scalars["top1"],
-                 scalars["lr"], scalars["clips_per_sec"], 100 * scalars["data_wait_fraction"],
-                 format_minutes(left))
+    logging.info(
+        "step %d/%d  %dx%dx%d²  loss %.3f  top-1 %.0f%%  LR %.3g  %.1f clips/s  "
+        "input wait %.0f%%  ~%s left",
+        done,
+        self._last,
+        scalars["batch_size"],
+        scalars["num_frames"],
+        scalars["crop_size"],
+        scalars["loss"],
+        100 * scalars["top1"],
+        scalars["lr"],
+        scalars["clips_per_sec"],
+        100 * scalars["data_wait_fraction"],
+        format_minutes(left),
+    )
 
 
 def _evaluate(config, plan, mesh, model_def, state, writer, step, workdir, summary=None):
   """Precise BN, then the multi-view evaluation; logs and writes the results."""
   state = evaluate.precise_bn(config, plan, mesh, model_def, state)
   predict = functools.partial(steps.eval_step, model_def=model_def, config=config)
-  result = evaluate.evaluate(config, mesh, predict, state, os.path.join(workdir, f"eval_{step}.json"))
-  writer.write_scalars(step, {f"eval/{k}": v for k, v in result["metrics"].items()
-                              if isinstance(v, (int, float))})
+  result = evaluate.evaluate(
+      config, mesh, predict, state, os.path.join(workdir, f"eval_{step}.json")
+  )
+  writer.write_scalars(
+      step, {f"eval/{k}": v for k, v in result["metrics"].items() if isinstance(v, (int, float))}
+  )
   if summary is not None:
     summary["eval"] = result["metrics"]
   return state

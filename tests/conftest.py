@@ -19,8 +19,9 @@ they live here, at the top of the first file pytest loads.
 
 import os
 
-os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") +
-                           " --xla_force_host_platform_device_count=8").strip()
+os.environ["XLA_FLAGS"] = (
+    os.environ.get("XLA_FLAGS", "") + " --xla_force_host_platform_device_count=8"
+).strip()
 os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
@@ -36,6 +37,7 @@ REPO = pathlib.Path(__file__).resolve().parent.parent
 def load_config(path: os.PathLike):
   """`get_config()` of a config file (a path, or relative to the repository)."""
   import importlib.util  # pylint: disable=g-import-not-at-top
+
   path = REPO / path
   spec = importlib.util.spec_from_file_location(path.stem, path)
   module = importlib.util.module_from_spec(spec)

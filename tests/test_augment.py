@@ -51,13 +51,15 @@ def test_resize_rounds_to_uint8():
 
 def test_flip_and_labels():
   v = tf.constant(np.arange(2 * 3 * 4 * 1).reshape(2, 3, 4, 1))
-  np.testing.assert_array_equal(augment.horizontal_flip(v, tf.constant(True)).numpy(),
-                                v.numpy()[:, :, ::-1])
+  np.testing.assert_array_equal(
+      augment.horizontal_flip(v, tf.constant(True)).numpy(), v.numpy()[:, :, ::-1]
+  )
   np.testing.assert_array_equal(augment.horizontal_flip(v, tf.constant(False)).numpy(), v.numpy())
   fmap = tf.constant([1, 0, 2, 4, 3], tf.int32)
   assert int(augment.flip_labels(tf.constant(0), tf.constant(True), fmap)) == 1
   assert int(augment.flip_labels(tf.constant(0), tf.constant(False), fmap)) == 0
   assert int(augment.flip_labels(tf.constant(3), tf.constant(True), None)) == 3
   multi = tf.constant([1.0, 0.0, 1.0, 1.0, 0.0])
-  np.testing.assert_array_equal(augment.flip_labels(multi, tf.constant(True), fmap).numpy(),
-                                [0.0, 1.0, 1.0, 0.0, 1.0])
+  np.testing.assert_array_equal(
+      augment.flip_labels(multi, tf.constant(True), fmap).numpy(), [0.0, 1.0, 1.0, 0.0, 1.0]
+  )

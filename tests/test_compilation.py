@@ -61,9 +61,13 @@ class Setup:
   def batch(self, key, seed=0):
     b, t, s, _ = key
     rng = np.random.default_rng(seed)
-    return sharding.global_batch(self.mesh, dict(
-        video=rng.integers(0, 256, (b, t, s, s, 3), dtype=np.uint8),
-        label=rng.integers(0, self.config.model.num_classes, (b,), dtype=np.int32)))
+    return sharding.global_batch(
+        self.mesh,
+        dict(
+            video=rng.integers(0, 256, (b, t, s, s, 3), dtype=np.uint8),
+            label=rng.integers(0, self.config.model.num_classes, (b,), dtype=np.int32),
+        ),
+    )
 
   def run(self, steps, key):
     state = jax.tree.map(lambda x: x.copy(), self.state)  # The step donates its state.
@@ -94,8 +98,9 @@ def test_step_keys_in_order_of_first_use_and_from_a_start_step():
   plan = multigrid.Plan.from_config(small_config())
   table = plan.step_table()
   keys = compilation.step_keys(plan)
-  firsts = [min(i for i in range(plan.num_steps) if compilation.step_key(table, i) == k)
-            for k in keys]
+  firsts = [
+      min(i for i in range(plan.num_steps) if compilation.step_key(table, i) == k) for k in keys
+  ]
   assert firsts == sorted(firsts) and len(set(keys)) == len(keys) >= 6
   later = compilation.step_keys(plan, start=firsts[3])
   assert later[0] == compilation.step_key(table, firsts[3])
@@ -112,25 +117,44 @@ def test_key_changes_with_the_program_not_with_the_schedule(setup):
     return compilation.ExecutableCache("unused", context).key(key)
 
   # The LR schedule, data and evaluation fields do not reach the step's program.
-  assert key_of(**{"optim.base_lr": 0.3, "optim.lr_policy": "cosine", "seed": 3,
-                   "data.synthetic_videos": 90, "eval.crop_size": 48,
-                   "multigrid.short_cycle": False, "train.log_every_steps": 7}) == base
+  assert (
+      key_of(
+          **{
+              "optim.base_lr": 0.3,
+              "optim.lr_policy": "cosine",
+              "seed": 3,
+              "data.synthetic_videos": 90,
+              "eval.crop_size": 48,
+              "multigrid.short_cycle": False,
+              "train.log_every_steps": 7,
+          }
+      )
+      == base
+  )
   # The model, the optimizer's update rule and the loss do.
-  for field, value in (("model.width", 16), ("model.dropout_rate", 0.5),
-                       ("model.dtype", "bfloat16"), ("model.name", "slow_r50_8x8"),
-                       ("optim.momentum", 0.8), ("optim.weight_decay", 0.0),
-                       ("data.multi_label", True), ("data.mean", (0.5, 0.5, 0.5))):
+  for field, value in (
+      ("model.width", 16),
+      ("model.dropout_rate", 0.5),
+      ("model.dtype", "bfloat16"),
+      ("model.name", "slow_r50_8x8"),
+      ("optim.momentum", 0.8),
+      ("optim.weight_decay", 0.0),
+      ("data.multi_label", True),
+      ("data.mean", (0.5, 0.5, 0.5)),
+  ):
     assert key_of(**{field: value}) != base, field
   # And so do the shape, the mesh and the code.
   assert compilation.ExecutableCache("unused", setup.context()).key(setup.keys[1]) != base
-  on_four = compilation.step_context(setup.config, sharding.make_mesh(4), setup.state,
-                                     setup.labels, {})
+  on_four = compilation.step_context(
+      setup.config, sharding.make_mesh(4), setup.state, setup.labels, {}
+  )
   assert key_of(on_four) != base
   assert key_of(dict(setup.context(), code="another version of the model code")) != base
 
 
 def test_restart_loads_the_same_executable_and_a_corrupt_entry_is_recompiled(
-    setup, cache_dir, caplog):
+    setup, cache_dir, caplog
+):
   key = setup.keys[0]
   first = setup.steps(cache_dir)
   first.compile_all([key])
@@ -145,7 +169,7 @@ def test_restart_loads_the_same_executable_and_a_corrupt_entry_is_recompiled(
 
   with open(path, "rb") as f:
     data = bytearray(f.read())
-  data[len(data) // 2:len(data) // 2 + 100] = bytes(100)  # Damaged in the middle.
+  data[len(data) // 2 : len(data) // 2 + 100] = bytes(100)  # Damaged in the middle.
   with open(path, "wb") as f:
     f.write(data)
   with caplog.at_level(logging.WARNING):

@@ -13,7 +13,6 @@
 # limitations under the License.
 """Tests of the config defaults, the config files and validation (mgjax/config.py)."""
 
-
 import pytest
 
 import conftest
@@ -29,9 +28,14 @@ load = conftest.load_config
 
 def test_config_files_exist():
   names = {str(p.relative_to(REPO / "configs")) for p in CONFIG_FILES}
-  for required in ("kinetics/slowfast_r50_8x8.py", "kinetics/slowfast_r50_8x8_multigrid.py",
-                   "ssv2/slowfast_r50_16x8.py", "ssv2/slowfast_r50_16x8_multigrid.py",
-                   "charades/slowfast_r50_16x8.py", "charades/slowfast_r50_16x8_multigrid.py"):
+  for required in (
+      "kinetics/slowfast_r50_8x8.py",
+      "kinetics/slowfast_r50_8x8_multigrid.py",
+      "ssv2/slowfast_r50_16x8.py",
+      "ssv2/slowfast_r50_16x8_multigrid.py",
+      "charades/slowfast_r50_16x8.py",
+      "charades/slowfast_r50_16x8_multigrid.py",
+  ):
     assert required in names
   assert len([n for n in names if n.startswith("paper/")]) >= 10
 
@@ -64,22 +68,25 @@ def test_unknown_field_fails_naming_it():
     c.data.crop_sise = 64
 
 
-@pytest.mark.parametrize("field,value,message", [
-    ("data.crop_size", 100, "data.crop_size.*multiple of 32"),
-    ("optim.batch_size", 12, "optim.batch_size.*bn_group_size=8"),
-    ("optim.lr_policy", "linear", "optim.lr_policy.*'steps', 'cosine'"),
-    ("multigrid.long_cycle_mode", "double", "multigrid.long_cycle_mode.*'multi', 'single'"),
-    ("multigrid.short_cycle_relative", "x", "short_cycle_relative.*'base', 'current'"),
-    ("data.dataset", "imagenet", "data.dataset.*'kinetics'"),
-    ("optim.steps", (0, 50, 20), "optim.steps"),
-    ("optim.max_epoch", 150, "optim.max_epoch"),
-    ("data.jitter_scales", (128, 320), "data.jitter_scales"),
-    ("optim.base_lr", -1.0, r"optim.base_lr = -1.0 is invalid: must be > 0"),
-    ("optim.base_lr", 0.0, r"optim.base_lr.*> 0"),
-    ("optim.weight_decay", -1e-4, r"optim.weight_decay.*>= 0"),
-    ("optim.momentum", 1.0, r"optim.momentum.*\[0, 1\)"),
-    ("optim.gamma", 0.0, r"optim.gamma.*\(0, 1\]"),
-])
+@pytest.mark.parametrize(
+    "field,value,message",
+    [
+        ("data.crop_size", 100, "data.crop_size.*multiple of 32"),
+        ("optim.batch_size", 12, "optim.batch_size.*bn_group_size=8"),
+        ("optim.lr_policy", "linear", "optim.lr_policy.*'steps', 'cosine'"),
+        ("multigrid.long_cycle_mode", "double", "multigrid.long_cycle_mode.*'multi', 'single'"),
+        ("multigrid.short_cycle_relative", "x", "short_cycle_relative.*'base', 'current'"),
+        ("data.dataset", "imagenet", "data.dataset.*'kinetics'"),
+        ("optim.steps", (0, 50, 20), "optim.steps"),
+        ("optim.max_epoch", 150, "optim.max_epoch"),
+        ("data.jitter_scales", (128, 320), "data.jitter_scales"),
+        ("optim.base_lr", -1.0, r"optim.base_lr = -1.0 is invalid: must be > 0"),
+        ("optim.base_lr", 0.0, r"optim.base_lr.*> 0"),
+        ("optim.weight_decay", -1e-4, r"optim.weight_decay.*>= 0"),
+        ("optim.momentum", 1.0, r"optim.momentum.*\[0, 1\)"),
+        ("optim.gamma", 0.0, r"optim.gamma.*\(0, 1\]"),
+    ],
+)
 def test_bad_values_fail_naming_the_field(field, value, message):
   c = config_lib.base()
   section, name = field.split(".")

@@ -89,9 +89,14 @@ def inputs(request, tmp_path_factory):
   _no_frame_mp4(str(d / "no_frame.mp4"))
   _audio_only(str(d / "audio_only.mp4"))
   (d / "notes.txt").write_text("not a video")
-  expected_failures = {"moov_at_end_cut": "unreadable", "random": "unreadable",
-                       "empty": "unreadable", "faststart_cut": "truncated",
-                       "no_frame": "zero frames", "audio_only": "no video stream"}
+  expected_failures = {
+      "moov_at_end_cut": "unreadable",
+      "random": "unreadable",
+      "empty": "unreadable",
+      "faststart_cut": "truncated",
+      "no_frame": "zero frames",
+      "audio_only": "no video stream",
+  }
   return str(d), sorted(good), real, expected_failures
 
 
@@ -136,8 +141,9 @@ def test_resume_and_manifest_input(inputs, tmp_path):
   store = str(tmp_path / "store")
   # A manifest with labels, relative and absolute paths.
   manifest = tmp_path / "list.csv"
-  rows = ["path,label"] + [f"{os.path.join(d, 'cls', os.path.basename(p))},{i},name{i}"
-                           for i, p in enumerate(real[:2])]
+  rows = ["path,label"] + [
+      f"{os.path.join(d, 'cls', os.path.basename(p))},{i},name{i}" for i, p in enumerate(real[:2])
+  ]
   manifest.write_text("\n".join(rows) + "\n")
   listed = convert.list_inputs(str(manifest))
   assert [i.labels for i in listed] == [(0,), (1,)]
@@ -161,8 +167,12 @@ def test_resume_and_manifest_input(inputs, tmp_path):
 def test_cli(inputs, tmp_path, capsys):
   d, good, _, expected = inputs
   store = str(tmp_path / "store")
-  assert convert.main(["--input", d, "--output", store, "--workers", "0", "--short_side", "64",
-                       "--no_progress"]) == 0
+  assert (
+      convert.main(
+          ["--input", d, "--output", store, "--workers", "0", "--short_side", "64", "--no_progress"]
+      )
+      == 0
+  )
   out = capsys.readouterr().out
   assert f"converted {len(good)}, skipped 0" in out and f"failed {len(expected)}" in out
   assert "no video stream: 1" in out and "truncated: 1" in out
@@ -180,11 +190,17 @@ def test_duplicate_keys_and_key_rule(tmp_path):
 
 
 def test_a_crashing_worker_costs_only_its_video():
-  items = [convert.VideoInput(source=f"/v/{n}.mp4", key=n) for n in
-           ("a", "b", "bad1", "c", "d", "e", "f")]
+  items = [
+      convert.VideoInput(source=f"/v/{n}.mp4", key=n)
+      for n in ("a", "b", "bad1", "c", "d", "e", "f")
+  ]
   results = {}
-  convert._run_parallel(items, data_testlib.crash_on_bad, 2,  # pylint: disable=protected-access
-                        lambda inp, r: results.__setitem__(inp.key, r["reason"]))
+  convert._run_parallel(
+      items,
+      data_testlib.crash_on_bad,
+      2,  # pylint: disable=protected-access
+      lambda inp, r: results.__setitem__(inp.key, r["reason"]),
+  )
   assert sorted(results) == sorted(i.key for i in items)
   assert results["bad1"] == "error: decoder process crashed"
   assert all(results[k] == "fine: " + k for k in results if k != "bad1")
@@ -199,9 +215,18 @@ def test_workers_do_not_rerun_the_callers_script(inputs, tmp_path):
       "from mgjax.data import convert\n"
       f"s = convert.convert(convert.list_inputs({os.path.join(d, 'cls')!r}), {str(tmp_path / 'st')!r},"
       " workers=2, progress=False)\n"
-      "print('RESULT', s.converted, len(s.failures))\n")
-  env = dict(os.environ, PYTHONPATH=data_testlib.REPO + os.pathsep + os.environ.get("PYTHONPATH", ""))
-  out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, env=env,
-                       timeout=300, check=False)
+      "print('RESULT', s.converted, len(s.failures))\n"
+  )
+  env = dict(
+      os.environ, PYTHONPATH=data_testlib.REPO + os.pathsep + os.environ.get("PYTHONPATH", "")
+  )
+  out = subprocess.run(
+      [sys.executable, str(script)],
+      capture_output=True,
+      text=True,
+      env=env,
+      timeout=300,
+      check=False,
+  )
   assert out.returncode == 0, out.stderr[-2000:]
   assert out.stdout.count("RESULT") == 1 and f"RESULT {len(good)} 0" in out.stdout

@@ -30,8 +30,9 @@ tf = frame_store.import_tf()
 def _store(root: str, keys) -> None:
   """A store manifest listing `keys`, and a (content-free) file for each: the readers
   consult the manifest and a listing of the files, never their contents."""
-  frame_store.write_manifest(root, [frame_store.ManifestEntry(k, k + ".mp4", 10, 30.0, 256, 340)
-                                    for k in keys])
+  frame_store.write_manifest(
+      root, [frame_store.ManifestEntry(k, k + ".mp4", 10, 30.0, 256, 340) for k in keys]
+  )
   for k in keys:
     frame_store.atomic_write(frame_store.video_path(root, k), b"x")
 
@@ -64,8 +65,10 @@ def _write(path: str, text: str) -> None:
 def test_kinetics_path_label_csv_and_missing(tmp_path, caplog):
   root = str(tmp_path)
   _store(root, ["train/a", "train/b", "c", "val/d"])
-  _write(os.path.join(root, "train.csv"),
-         "train/a.mp4 3\ntrain/b.mp4 0\n/abs/dir/c.mp4 7\ntrain/gone.mp4 1\n")
+  _write(
+      os.path.join(root, "train.csv"),
+      "train/a.mp4 3\ntrain/b.mp4 0\n/abs/dir/c.mp4 7\ntrain/gone.mp4 1\n",
+  )
   v = datasets.kinetics(root, "train")
   assert v.keys == ["train/a", "train/b", "c"]  # c by its file name.
   assert v.files[0] == frame_store.video_path(root, "train/a")
@@ -81,16 +84,22 @@ def test_kinetics_path_label_csv_and_missing(tmp_path, caplog):
 def test_kinetics_names_official_csv_and_class_file(tmp_path):
   root = str(tmp_path)
   _store(root, ["x1_000010_000020", "x2_000000_000010", "v1", "v2"])
-  _write(os.path.join(root, "annotations", "train.csv"),
-         "label,youtube_id,time_start,time_end,split\n"
-         "riding bike,x1,10,20,train\n\"abseiling\",x2,0,10,train\n")
-  _write(os.path.join(root, "annotations", "val.csv"), "path,label\nv1.mp4,zumba\nv2.mp4,abseiling\n")
+  _write(
+      os.path.join(root, "annotations", "train.csv"),
+      "label,youtube_id,time_start,time_end,split\n"
+      'riding bike,x1,10,20,train\n"abseiling",x2,0,10,train\n',
+  )
+  _write(
+      os.path.join(root, "annotations", "val.csv"), "path,label\nv1.mp4,zumba\nv2.mp4,abseiling\n"
+  )
   train, val = datasets.kinetics(root, "train"), datasets.kinetics(root, "val")
   # Names from every split's csv: both splits agree on the ids.
   assert train.class_names == val.class_names == ["abseiling", "riding bike", "zumba"]
   assert train.label_array().tolist() == [1, 0] and val.label_array().tolist() == [2, 0]
-  _write(os.path.join(root, "classes.json"),
-         json.dumps({"classes": ["zumba", "riding bike", "abseiling"], "flip_pairs": [[0, 2]]}))
+  _write(
+      os.path.join(root, "classes.json"),
+      json.dumps({"classes": ["zumba", "riding bike", "abseiling"], "flip_pairs": [[0, 2]]}),
+  )
   val = datasets.kinetics(root, "val")
   assert val.label_array().tolist() == [0, 2] and val.flip_map.tolist() == [2, 1, 0]
 
@@ -110,14 +119,28 @@ def test_remote_root_through_gfile():
 
 def test_ssv2(tmp_path):
   root = str(tmp_path)
-  labels = {"Pushing something from left to right": "0", "Holding something": "1",
-            "Pushing something from right to left": "2", "Moving something up": "3"}
+  labels = {
+      "Pushing something from left to right": "0",
+      "Holding something": "1",
+      "Pushing something from right to left": "2",
+      "Moving something up": "3",
+  }
   _write(os.path.join(root, "something-something-v2-labels.json"), json.dumps(labels))
-  ann = [{"id": "11", "label": "pushing a cup from left to right",
-          "template": "Pushing [something] from left to right", "placeholders": ["a cup"]},
-         {"id": "12", "label": "holding a pen", "template": "Holding [something]",
-          "placeholders": ["a pen"]},
-         {"id": "13", "label": "x", "template": "Moving [something] up", "placeholders": ["x"]}]
+  ann = [
+      {
+          "id": "11",
+          "label": "pushing a cup from left to right",
+          "template": "Pushing [something] from left to right",
+          "placeholders": ["a cup"],
+      },
+      {
+          "id": "12",
+          "label": "holding a pen",
+          "template": "Holding [something]",
+          "placeholders": ["a pen"],
+      },
+      {"id": "13", "label": "x", "template": "Moving [something] up", "placeholders": ["x"]},
+  ]
   _write(os.path.join(root, "something-something-v2-validation.json"), json.dumps(ann))
   _store(root, ["11", "12"])
   v = datasets.ssv2(root, "val")
@@ -130,19 +153,25 @@ def test_ssv2(tmp_path):
 
 def test_charades_label_sets(tmp_path):
   root = str(tmp_path)
-  _write(os.path.join(root, "Charades_v1_classes.txt"),
-         "c000 Holding some clothes\nc001 Putting clothes somewhere\nc002 Taking a laptop\n")
-  _write(os.path.join(root, "Charades_v1_test.csv"),
-         "id,subject,scene,quality,relevance,verified,script,objects,descriptions,actions,length\n"
-         'AAA,s,Kitchen,6,7,Yes,"a, b",x,"d","c002 1.0 5.5;c000 0.0 3.2;c002 7.0 9.0",30.0\n'
-         "BBB,s,Hall,6,7,Yes,x,x,d,,12.0\n")
+  _write(
+      os.path.join(root, "Charades_v1_classes.txt"),
+      "c000 Holding some clothes\nc001 Putting clothes somewhere\nc002 Taking a laptop\n",
+  )
+  _write(
+      os.path.join(root, "Charades_v1_test.csv"),
+      "id,subject,scene,quality,relevance,verified,script,objects,descriptions,actions,length\n"
+      'AAA,s,Kitchen,6,7,Yes,"a, b",x,"d","c002 1.0 5.5;c000 0.0 3.2;c002 7.0 9.0",30.0\n'
+      "BBB,s,Hall,6,7,Yes,x,x,d,,12.0\n",
+  )
   _store(root, ["AAA", "BBB"])
   v = datasets.charades(root, "val")
   assert v.multi_label and v.class_names[2] == "Taking a laptop"
   assert v.labels == [(0, 2), ()]
   np.testing.assert_array_equal(v.label_array(), [[1, 0, 1], [0, 0, 0]])
   assert datasets.charades_actions("c092 11.90 21.20;c147 0.00 12.60") == [
-      (92, 11.9, 21.2), (147, 0.0, 12.6)]
+      (92, 11.9, 21.2),
+      (147, 0.0, 12.6),
+  ]
 
 
 def test_load_errors(tmp_path):

@@ -47,12 +47,22 @@ def commands():
 
 @functools.lru_cache(maxsize=None)
 def help_text(module: str) -> str:
-  out = subprocess.run([sys.executable, "-m", module, "--helpfull"], cwd=REPO, capture_output=True,
-                       text=True, timeout=300)
+  out = subprocess.run(
+      [sys.executable, "-m", module, "--helpfull"],
+      cwd=REPO,
+      capture_output=True,
+      text=True,
+      timeout=300,
+  )
   text = out.stdout + out.stderr
   if "--helpfull" in text and "unrecognized" in text:  # argparse CLIs.
-    out = subprocess.run([sys.executable, "-m", module, "--help"], cwd=REPO, capture_output=True,
-                         text=True, timeout=300)
+    out = subprocess.run(
+        [sys.executable, "-m", module, "--help"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     text = out.stdout + out.stderr
   return text
 

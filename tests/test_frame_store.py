@@ -32,9 +32,15 @@ def _jpeg(value: int) -> bytes:
 
 def _record() -> frame_store.VideoRecord:
   return frame_store.VideoRecord(
-      frames=[_jpeg(v) for v in (0, 100, 200)], height=6, width=10, fps=29.97,
-      video_id="class a/vid_01", source="/data/class a/vid_01.mp4", labels=(3, 0, 2**40, -1),
-      label_names=("café", "b"))
+      frames=[_jpeg(v) for v in (0, 100, 200)],
+      height=6,
+      width=10,
+      fps=29.97,
+      video_id="class a/vid_01",
+      source="/data/class a/vid_01.mp4",
+      labels=(3, 0, 2**40, -1),
+      label_names=("café", "b"),
+  )
 
 
 def test_serialize_is_a_sequence_example():
@@ -79,9 +85,12 @@ def test_empty_lists_and_read_write(tmp_path):
 def test_manifest_round_trip_ignores_torn_lines(tmp_path):
   store = str(tmp_path)
   assert frame_store.read_manifest(store) is None
-  entries = [frame_store.ManifestEntry(key=k, source=f"/v/{k}.mp4", num_frames=n, fps=25.0,
-                                       height=64, width=80, labels=(n,))
-             for k, n in (("b", 2), ("a", 1))]
+  entries = [
+      frame_store.ManifestEntry(
+          key=k, source=f"/v/{k}.mp4", num_frames=n, fps=25.0, height=64, width=80, labels=(n,)
+      )
+      for k, n in (("b", 2), ("a", 1))
+  ]
   frame_store.write_manifest(store, entries)
   with open(os.path.join(store, frame_store.MANIFEST), encoding="utf-8") as f:
     lines = f.read().splitlines()

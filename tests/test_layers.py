@@ -15,8 +15,9 @@
 
 import os
 
-os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") +
-                           " --xla_force_host_platform_device_count=8").strip()
+os.environ["XLA_FLAGS"] = (
+    os.environ.get("XLA_FLAGS", "") + " --xla_force_host_platform_device_count=8"
+).strip()
 
 import jax  # pylint: disable=g-import-not-at-top,g-bad-import-order
 import jax.numpy as jnp
@@ -79,13 +80,15 @@ def test_grouped_bn_sharded_equals_each_group_alone(axis_type):
       bn = _bn(6)
       state, f = _train_fn(bn, g)
       y, new_state = f(state, xs)
-      ref, batch_mean, batch_var = _reference_groups(x, np.asarray(bn.scale[...]),
-                                                     np.asarray(bn.bias[...]), g or 32)
+      ref, batch_mean, batch_var = _reference_groups(
+          x, np.asarray(bn.scale[...]), np.asarray(bn.bias[...]), g or 32
+      )
       np.testing.assert_allclose(np.asarray(y), ref, atol=2e-5, err_msg=f"group {g}")
       assert y.sharding.spec[0] == "data"
       np.testing.assert_allclose(np.asarray(new_state["mean"][...]), 0.1 * batch_mean, atol=1e-6)
-      np.testing.assert_allclose(np.asarray(new_state["var"][...]), 0.9 + 0.1 * batch_var,
-                                 rtol=1e-5)
+      np.testing.assert_allclose(
+          np.asarray(new_state["var"][...]), 0.9 + 0.1 * batch_var, rtol=1e-5
+      )
 
 
 def test_one_group_is_torch_batchnorm():
@@ -130,7 +133,9 @@ def test_precise_bn_momentum_override_averages_batch_statistics():
     means.append(mean)
     vars_.append(var)
   assert step._cache_size() == 1
-  np.testing.assert_allclose(np.asarray(state["mean"][...]), np.mean(means, 0), rtol=1e-5, atol=1e-6)
+  np.testing.assert_allclose(
+      np.asarray(state["mean"][...]), np.mean(means, 0), rtol=1e-5, atol=1e-6
+  )
   np.testing.assert_allclose(np.asarray(state["var"][...]), np.mean(vars_, 0), rtol=1e-5)
 
 
@@ -157,10 +162,15 @@ def test_conv3d_symmetric_padding_matches_torch():
   conv = layers.conv3d(3, 5, (3, 7, 7), (1, 2, 2), rngs=nnx.Rngs(0))
   x = np.random.RandomState(6).randn(2, 5, 13, 11, 3).astype(np.float32)
   w = np.asarray(conv.kernel[...]).transpose(4, 3, 0, 1, 2)
-  ref = torch.nn.functional.conv3d(torch.from_numpy(x.transpose(0, 4, 1, 2, 3).copy()),
-                                   torch.from_numpy(w.copy()), stride=(1, 2, 2), padding=(1, 3, 3))
-  np.testing.assert_allclose(np.asarray(conv(jnp.asarray(x))),
-                             ref.numpy().transpose(0, 2, 3, 4, 1), atol=1e-4)
+  ref = torch.nn.functional.conv3d(
+      torch.from_numpy(x.transpose(0, 4, 1, 2, 3).copy()),
+      torch.from_numpy(w.copy()),
+      stride=(1, 2, 2),
+      padding=(1, 3, 3),
+  )
+  np.testing.assert_allclose(
+      np.asarray(conv(jnp.asarray(x))), ref.numpy().transpose(0, 2, 3, 4, 1), atol=1e-4
+  )
 
 
 @pytest.mark.parametrize("kernel", [(5, 7, 7), (1, 7, 7), (3, 3, 3)])
@@ -174,19 +184,29 @@ def test_im2col_conv3d_is_the_convolution(kernel):
   assert out.shape == ref.shape == (2, 6, 7, 6, 4)
   np.testing.assert_allclose(np.asarray(out), np.asarray(ref), rtol=1e-5, atol=1e-5)
   probe = jnp.asarray(np.random.RandomState(8).randn(*ref.shape).astype(np.float32))
-  loss_conv = lambda x, w: jnp.sum(jax.lax.conv_general_dilated(
-      x, w, (1, 2, 2), [(k // 2, k // 2) for k in kernel],
-      dimension_numbers=("NDHWC", "DHWIO", "NDHWC")) * probe)
+  loss_conv = lambda x, w: jnp.sum(
+      jax.lax.conv_general_dilated(
+          x,
+          w,
+          (1, 2, 2),
+          [(k // 2, k // 2) for k in kernel],
+          dimension_numbers=("NDHWC", "DHWIO", "NDHWC"),
+      )
+      * probe
+  )
   loss_im2col = lambda x, w: jnp.sum(layers.im2col_conv3d(x, w, 2) * probe)
   for g_ref, g in zip(jax.grad(loss_conv, (0, 1))(x, w), jax.grad(loss_im2col, (0, 1))(x, w)):
     np.testing.assert_allclose(np.asarray(g), np.asarray(g_ref), rtol=1e-4, atol=1e-4)
 
 
 def test_max_pool3d_matches_torch():
-  x = np.random.RandomState(7).randn(2, 4, 9, 10, 3).astype(np.float32) - 3  # all-negative pads matter
+  x = (
+      np.random.RandomState(7).randn(2, 4, 9, 10, 3).astype(np.float32) - 3
+  )  # all-negative pads matter
   out = layers.max_pool3d(jnp.asarray(x), (1, 3, 3), (1, 2, 2), (0, 1, 1))
-  ref = torch.nn.functional.max_pool3d(torch.from_numpy(x.transpose(0, 4, 1, 2, 3).copy()),
-                                       (1, 3, 3), (1, 2, 2), (0, 1, 1))
+  ref = torch.nn.functional.max_pool3d(
+      torch.from_numpy(x.transpose(0, 4, 1, 2, 3).copy()), (1, 3, 3), (1, 2, 2), (0, 1, 1)
+  )
   np.testing.assert_array_equal(np.asarray(out), ref.numpy().transpose(0, 2, 3, 4, 1))
 
 

@@ -23,8 +23,9 @@ import os
 import pickle
 import re
 
-os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") +
-                           " --xla_force_host_platform_device_count=8").strip()
+os.environ["XLA_FLAGS"] = (
+    os.environ.get("XLA_FLAGS", "") + " --xla_force_host_platform_device_count=8"
+).strip()
 
 import jax  # pylint: disable=g-import-not-at-top,g-bad-import-order
 import jax.numpy as jnp
@@ -54,8 +55,9 @@ def _config(name, **kw):
 
 @functools.lru_cache(maxsize=None)
 def _torch_model(name, seed=0):
-  return tr.randomize_(tr.build(name, num_classes=CLASSES, dropout_rate=0.0, any_size=True,
-                                width=WIDTH), seed).eval()
+  return tr.randomize_(
+      tr.build(name, num_classes=CLASSES, dropout_rate=0.0, any_size=True, width=WIDTH), seed
+  ).eval()
 
 
 @functools.lru_cache(maxsize=None)
@@ -101,26 +103,45 @@ def _caffe2_name(name, depths):
   """PySlowFast name → the Caffe2 blob name of the PySlowFast zoo (test-side inverse)."""
   rules = [
       (r"head\.projection\.(weight|bias)", lambda m: f"pred_{_C2_P[m[1]]}"),
-      (r"s(\d)\.pathway0_nonlocal(\d+)\.conv_(\w+)\.(weight|bias)",
-       lambda m: f"nonlocal_conv{m[1]}_{m[2]}_{m[3]}_{_C2_P[m[4]]}"),
-      (r"s(\d)\.pathway0_nonlocal(\d+)\.bn\.(\w+)", lambda m: f"nonlocal_conv{m[1]}_{m[2]}_bn_{_C2_BN[m[3]]}"),
+      (
+          r"s(\d)\.pathway0_nonlocal(\d+)\.conv_(\w+)\.(weight|bias)",
+          lambda m: f"nonlocal_conv{m[1]}_{m[2]}_{m[3]}_{_C2_P[m[4]]}",
+      ),
+      (
+          r"s(\d)\.pathway0_nonlocal(\d+)\.bn\.(\w+)",
+          lambda m: f"nonlocal_conv{m[1]}_{m[2]}_bn_{_C2_BN[m[3]]}",
+      ),
       (r"s1_fuse\.conv_f2s\.(weight)", lambda m: "t_pool1_subsample_w"),
       (r"s1_fuse\.bn\.(\w+)", lambda m: f"t_pool1_subsample_bn_{_C2_BN[m[1]]}"),
-      (r"s(\d)_fuse\.conv_f2s\.weight",
-       lambda m: f"t_res{m[1]}_{depths[int(m[1]) - 2] - 1}_branch2c_bn_subsample_w"),
-      (r"s(\d)_fuse\.bn\.(\w+)",
-       lambda m: f"t_res{m[1]}_{depths[int(m[1]) - 2] - 1}_branch2c_bn_subsample_bn_{_C2_BN[m[2]]}"),
-      (r"s(\d)\.pathway(\d)_res(\d+)\.branch2\.([abc])\.weight",
-       lambda m: f"{'t_' if m[2] == '1' else ''}res{m[1]}_{m[3]}_branch2{m[4]}_w"),
-      (r"s(\d)\.pathway(\d)_res(\d+)\.branch2\.([abc])_bn\.(\w+)",
-       lambda m: f"{'t_' if m[2] == '1' else ''}res{m[1]}_{m[3]}_branch2{m[4]}_bn_{_C2_BN[m[5]]}"),
-      (r"s(\d)\.pathway(\d)_res(\d+)\.branch1\.weight",
-       lambda m: f"{'t_' if m[2] == '1' else ''}res{m[1]}_{m[3]}_branch1_w"),
-      (r"s(\d)\.pathway(\d)_res(\d+)\.branch1_bn\.(\w+)",
-       lambda m: f"{'t_' if m[2] == '1' else ''}res{m[1]}_{m[3]}_branch1_bn_{_C2_BN[m[4]]}"),
+      (
+          r"s(\d)_fuse\.conv_f2s\.weight",
+          lambda m: f"t_res{m[1]}_{depths[int(m[1]) - 2] - 1}_branch2c_bn_subsample_w",
+      ),
+      (
+          r"s(\d)_fuse\.bn\.(\w+)",
+          lambda m: f"t_res{m[1]}_{depths[int(m[1]) - 2] - 1}_branch2c_bn_subsample_bn_{_C2_BN[m[2]]}",
+      ),
+      (
+          r"s(\d)\.pathway(\d)_res(\d+)\.branch2\.([abc])\.weight",
+          lambda m: f"{'t_' if m[2] == '1' else ''}res{m[1]}_{m[3]}_branch2{m[4]}_w",
+      ),
+      (
+          r"s(\d)\.pathway(\d)_res(\d+)\.branch2\.([abc])_bn\.(\w+)",
+          lambda m: f"{'t_' if m[2] == '1' else ''}res{m[1]}_{m[3]}_branch2{m[4]}_bn_{_C2_BN[m[5]]}",
+      ),
+      (
+          r"s(\d)\.pathway(\d)_res(\d+)\.branch1\.weight",
+          lambda m: f"{'t_' if m[2] == '1' else ''}res{m[1]}_{m[3]}_branch1_w",
+      ),
+      (
+          r"s(\d)\.pathway(\d)_res(\d+)\.branch1_bn\.(\w+)",
+          lambda m: f"{'t_' if m[2] == '1' else ''}res{m[1]}_{m[3]}_branch1_bn_{_C2_BN[m[4]]}",
+      ),
       (r"s1\.pathway(\d)_stem\.conv\.weight", lambda m: f"{'t_' if m[1] == '1' else ''}conv1_w"),
-      (r"s1\.pathway(\d)_stem\.bn\.(\w+)",
-       lambda m: f"{'t_' if m[1] == '1' else ''}res_conv1_bn_{_C2_BN[m[2]]}"),
+      (
+          r"s1\.pathway(\d)_stem\.bn\.(\w+)",
+          lambda m: f"{'t_' if m[1] == '1' else ''}res_conv1_bn_{_C2_BN[m[2]]}",
+      ),
   ]
   for pattern, fn in rules:
     if m := re.fullmatch(pattern, name):
@@ -184,8 +205,15 @@ def test_pyslowfast_pyth_with_sub_bn_and_ddp_prefix(tmp_path):
       sub[k] = v
   assert any(".bn.bn.running_mean" in k for k in sub)  # e.g. the stem's BN, itself named "bn"
   path = str(tmp_path / "pyslowfast.pyth")
-  torch.save({"model_state": {"module." + k: torch.from_numpy(np.asarray(v)) for k, v in sub.items()},
-              "optimizer_state": {}, "epoch": 10, "cfg": "..."}, path)
+  torch.save(
+      {
+          "model_state": {"module." + k: torch.from_numpy(np.asarray(v)) for k, v in sub.items()},
+          "optimizer_state": {},
+          "epoch": 10,
+          "cfg": "...",
+      },
+      path,
+  )
   model = registry.create_model(_config(name), rngs=nnx.Rngs(1))
   convert.convert_file(path, model)
   _assert_parity(model, name)
@@ -194,9 +222,12 @@ def test_pyslowfast_pyth_with_sub_bn_and_ddp_prefix(tmp_path):
 def test_sub_bn_split_statistics_are_aggregated():
   means = np.array([[1.0, 2.0], [3.0, 6.0]], np.float32)  # 2 splits × 2 channels
   vars_ = np.array([[1.0, 1.0], [3.0, 5.0]], np.float32)
-  sd = {"s1.pathway0_stem.bn.weight": np.ones(2), "s1.pathway0_stem.bn.bias": np.zeros(2),
-        "s1.pathway0_stem.bn.split_bn.running_mean": means.reshape(-1),
-        "s1.pathway0_stem.bn.split_bn.running_var": vars_.reshape(-1)}
+  sd = {
+      "s1.pathway0_stem.bn.weight": np.ones(2),
+      "s1.pathway0_stem.bn.bias": np.zeros(2),
+      "s1.pathway0_stem.bn.split_bn.running_mean": means.reshape(-1),
+      "s1.pathway0_stem.bn.split_bn.running_var": vars_.reshape(-1),
+  }
   out, _ = convert.canonical_state_dict(sd)
   np.testing.assert_allclose(out["s1.pathway0_stem.bn.running_mean"], [2.0, 4.0])
   np.testing.assert_allclose(out["s1.pathway0_stem.bn.running_var"], [2.0 + 1.0, 3.0 + 4.0])
@@ -225,12 +256,17 @@ def test_caffe2_pickle_of_anything_else_is_refused(tmp_path):
 
 
 def test_mismatches_are_listed():
-  model = nnx.eval_shape(lambda: registry.create_model(_config("slowfast_r50_8x8"), rngs=nnx.Rngs(0)))
+  model = nnx.eval_shape(
+      lambda: registry.create_model(_config("slowfast_r50_8x8"), rngs=nnx.Rngs(0))
+  )
   sd_4x16 = _pyslowfast_names("slowfast_r50_4x16")  # fusion kernel 5 instead of 7
   with pytest.raises(convert.ConversionError) as e:
     convert.match(model, sd_4x16)
   msg = str(e.value)
-  assert "mis-shaped" in msg and "s1_fuse.conv_f2s.weight: checkpoint (4, 2, 5, 1, 1), model (4, 2, 7, 1, 1)" in msg
+  assert (
+      "mis-shaped" in msg
+      and "s1_fuse.conv_f2s.weight: checkpoint (4, 2, 5, 1, 1), model (4, 2, 7, 1, 1)" in msg
+  )
   sd = dict(_pyslowfast_names("slowfast_r50_8x8"))
   del sd["s3.pathway1_res2.branch2.b.weight"]
   sd["s9.pathway0_res0.branch2.a.weight"] = np.zeros(3)
@@ -269,8 +305,9 @@ def test_cli_saves_orbax_state_that_restores(tmp_path, capsys):
   name = "i3d_nl_r50"
   src = str(tmp_path / "i3d.pyth")
   torch.save({"model_state": tr.state_dict(_torch_model(name))}, src)
-  out = convert.main(["--model", name, "--input", src, "--output", str(tmp_path / "out"),
-                      "--width", str(WIDTH)])
+  out = convert.main(
+      ["--model", name, "--input", src, "--output", str(tmp_path / "out"), "--width", str(WIDTH)]
+  )
   assert "converted" in capsys.readouterr().out
   model = registry.create_model(_config(name), rngs=nnx.Rngs(3))
   convert.restore_state(out, model)
@@ -281,5 +318,15 @@ def test_cli_saves_orbax_state_that_restores(tmp_path, capsys):
   assert jax.tree.structure(restored["params"]) == jax.tree.structure(expected)
   assert set(restored) == {"params", "batch_stats"}
   with pytest.raises(SystemExit, match="does not fit"):
-    convert.main(["--model", "slow_r50_8x8", "--input", src, "--output", str(tmp_path / "o2"),
-                  "--width", str(WIDTH)])
+    convert.main(
+        [
+            "--model",
+            "slow_r50_8x8",
+            "--input",
+            src,
+            "--output",
+            str(tmp_path / "o2"),
+            "--width",
+            str(WIDTH),
+        ]
+    )

@@ -18,8 +18,9 @@ import copy
 import functools
 import os
 
-os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") +
-                           " --xla_force_host_platform_device_count=8").strip()
+os.environ["XLA_FLAGS"] = (
+    os.environ.get("XLA_FLAGS", "") + " --xla_force_host_platform_device_count=8"
+).strip()
 
 import jax  # pylint: disable=g-import-not-at-top,g-bad-import-order
 import jax.numpy as jnp
@@ -94,7 +95,12 @@ def test_model_spec():
   assert registry.model_spec("slowfast_r50_16x8").num_frames == 64
   assert registry.model_spec("i3d_r50").alpha == 1
   spec = registry.model_spec("i3d_paper_r50")
-  assert (spec.num_frames, spec.alpha, spec.arch.pool1_t, spec.arch.stem_kernel_t) == (16, 1, 1, (1,))
+  assert (spec.num_frames, spec.alpha, spec.arch.pool1_t, spec.arch.stem_kernel_t) == (
+      16,
+      1,
+      1,
+      (1,),
+  )
   # The paper's I3D(-NL): 3x1x1 kernels only in res4/res5; NL after res3 1, 3 and res4 1, 3, 5.
   arch = registry.model_spec("i3d_nl_paper_r50").arch
   assert [arch.block_temporal_kernel(0, s, 0) for s in range(4)] == [1, 1, 3, 3]
@@ -105,14 +111,21 @@ def test_model_spec():
 
 def test_full_size_output_shapes():
   # Full-size models at 224² and at multigrid's small shapes: shapes only.
-  for name, shapes in [("slowfast_r50_8x8", [(2, 32, 224), (4, 8, 112), (3, 16, 158)]),
-                       ("slowfast_r101_16x8", [(1, 64, 256)]), ("i3d_nl_r50", [(2, 8, 224)]),
-                       ("i3d_paper_r50", [(2, 16, 224)]), ("c2d_r50", [(2, 8, 224), (2, 3, 96)])]:
+  for name, shapes in [
+      ("slowfast_r50_8x8", [(2, 32, 224), (4, 8, 112), (3, 16, 158)]),
+      ("slowfast_r101_16x8", [(1, 64, 256)]),
+      ("i3d_nl_r50", [(2, 8, 224)]),
+      ("i3d_paper_r50", [(2, 16, 224)]),
+      ("c2d_r50", [(2, 8, 224), (2, 3, 96)]),
+  ]:
     model = _abstract(name)
     graphdef, state = nnx.split(model)
     for b, t, s in shapes:
-      out = jax.eval_shape(lambda st, x: nnx.merge(graphdef, st)(x, train=True, bn_group_size=1),
-                           state, jax.ShapeDtypeStruct((b, t, s, s, 3), jnp.float32))
+      out = jax.eval_shape(
+          lambda st, x: nnx.merge(graphdef, st)(x, train=True, bn_group_size=1),
+          state,
+          jax.ShapeDtypeStruct((b, t, s, s, 3), jnp.float32),
+      )
       assert out.shape == (b, 400) and out.dtype == jnp.float32, (name, b, t, s)
 
 
@@ -128,7 +141,8 @@ def _parity_models(name, num_classes=10, seed=0, **overrides):
   """A randomised PyTorchVideo model and the mgjax model converted from it."""
   tm = tr.randomize_(tr.build(name, num_classes=num_classes, dropout_rate=0.0, any_size=True), seed)
   model = convert.create_from_checkpoint(
-      _model_config(name, num_classes=num_classes, dropout_rate=0.0, **overrides), tr.state_dict(tm))
+      _model_config(name, num_classes=num_classes, dropout_rate=0.0, **overrides), tr.state_dict(tm)
+  )
   return tm, model
 
 
@@ -145,9 +159,16 @@ def _alpha(name):
   return spec.alpha if spec.num_pathways == 2 else None
 
 
-PARITY = [("slowfast_r50_8x8", 32, 64), ("slowfast_r50_4x16", 32, 64), ("i3d_r50", 8, 64),
-          ("i3d_nl_r50", 8, 64), ("i3d_nl_paper_r50", 8, 64), ("slow_r50_8x8", 8, 64),
-          ("c2d_r50", 8, 64), ("slowfast_r101_8x8", 16, 64)]
+PARITY = [
+    ("slowfast_r50_8x8", 32, 64),
+    ("slowfast_r50_4x16", 32, 64),
+    ("i3d_r50", 8, 64),
+    ("i3d_nl_r50", 8, 64),
+    ("i3d_nl_paper_r50", 8, 64),
+    ("slow_r50_8x8", 8, 64),
+    ("c2d_r50", 8, 64),
+    ("slowfast_r101_8x8", 16, 64),
+]
 
 
 @pytest.mark.parametrize("name,frames,crop", PARITY, ids=[p[0] for p in PARITY])
@@ -183,14 +204,18 @@ def test_train_mode_parity_with_pytorchvideo(name, frames, crop):
   scale = max(1.0, float(np.abs(exact).max()))
   torch_err = float(np.abs(ref - exact).max())
   diff = float(np.abs(out - exact).max())
-  print(f"train parity {name}: max|mgjax - f64| {diff:.3g}, max|torch - f64| {torch_err:.3g}, "
-        f"max|mgjax - torch| {float(np.abs(out - ref).max()):.3g}, logit scale {scale:.3g}")
+  print(
+      f"train parity {name}: max|mgjax - f64| {diff:.3g}, max|torch - f64| {torch_err:.3g}, "
+      f"max|mgjax - torch| {float(np.abs(out - ref).max()):.3g}, logit scale {scale:.3g}"
+  )
   assert diff <= max(1e-4 * scale, 1.5 * torch_err)
   # The running statistics, the same way.
   exact_stats = convert.match(model, convert.canonical_state_dict(tr.state_dict(tm64))[0])
   torch_stats = convert.match(model, convert.canonical_state_dict(tr.state_dict(tm))[0])
-  stats = {tuple(str(p) for p in path): np.asarray(v[...])
-           for path, v in nnx.state(model, nnx.BatchStat).flat_state()}
+  stats = {
+      tuple(str(p) for p in path): np.asarray(v[...])
+      for path, v in nnx.state(model, nnx.BatchStat).flat_state()
+  }
   assert len(stats) > 50
   for path, value in stats.items():
     e, t = exact_stats[path], torch_stats[path]
@@ -202,8 +227,9 @@ TINY = dict(width=8, depths=(1, 1, 1, 1), num_classes=5)
 
 
 def test_tiny_overrides_and_checks():
-  model = registry.create_model(_model_config("i3d_nl_r50", depths=(1, 2, 2, 1), width=16),
-                                rngs=nnx.Rngs(0))
+  model = registry.create_model(
+      _model_config("i3d_nl_r50", depths=(1, 2, 2, 1), width=16), rngs=nnx.Rngs(0)
+  )
   assert hasattr(model.s3, "pathway0_nonlocal1") and not hasattr(model.s4, "pathway0_nonlocal3")
   assert model.s1.pathway0_stem.conv.kernel.shape == (5, 7, 7, 3, 16)
   # Zero-initialised last BN of each residual branch and of the non-local block.
@@ -213,11 +239,14 @@ def test_tiny_overrides_and_checks():
   # Names and layouts round-trip: the model's own state in PySlowFast naming loads back.
   sf2 = registry.create_model(_model_config("slowfast_r50_8x8", **TINY), rngs=nnx.Rngs(5))
   convert.load_torch_state_dict(sf2, _flat_torch(sf))
-  for a, b in zip(jax.tree.leaves(nnx.state(sf, nnx.Param)), jax.tree.leaves(nnx.state(sf2, nnx.Param))):
+  for a, b in zip(
+      jax.tree.leaves(nnx.state(sf, nnx.Param)), jax.tree.leaves(nnx.state(sf2, nnx.Param))
+  ):
     np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
   # zero_init_final_bn=False (the demo) starts every residual branch's last BN at scale 1.
-  nz = registry.create_model(_model_config("slowfast_r50_8x8", **TINY, zero_init_final_bn=False),
-                             rngs=nnx.Rngs(0))
+  nz = registry.create_model(
+      _model_config("slowfast_r50_8x8", **TINY, zero_init_final_bn=False), rngs=nnx.Rngs(0)
+  )
   for stage in (nz.s2, nz.s5):
     for block in (stage.pathway0_res0, stage.pathway1_res0):
       np.testing.assert_array_equal(np.asarray(block.branch2.c_bn.scale[...]), 1.0)
@@ -232,10 +261,14 @@ def test_config_check_names_the_field_before_building():
   registry.check_config(config_lib.base().model)
   model = config_lib.base().model
   model.name = "slowfast_r51_8x8"
-  with pytest.raises(config_lib.ConfigError, match=r"config.model.name: unknown model 'slowfast_r51"):
+  with pytest.raises(
+      config_lib.ConfigError, match=r"config.model.name: unknown model 'slowfast_r51"
+  ):
     registry.check_config(model)
   model.name, model.width = "slowfast_r50_8x8", 4
-  with pytest.raises(config_lib.ConfigError, match=r"config.model: width 4 leaves the fast pathway"):
+  with pytest.raises(
+      config_lib.ConfigError, match=r"config.model: width 4 leaves the fast pathway"
+  ):
     registry.check_config(model)
 
 
@@ -245,12 +278,16 @@ def _flat_torch(model):
   for path, var in nnx.state(model, nnx.Any(nnx.Param, nnx.BatchStat)).flat_state():
     value = np.asarray(var[...])
     name, perm = convert.reference_name(tuple(str(p) for p in path), value.ndim)
-    out[name] = torch.from_numpy(value if perm is None else value.transpose(np.argsort(perm)).copy())
+    out[name] = torch.from_numpy(
+        value if perm is None else value.transpose(np.argsort(perm)).copy()
+    )
   return out
 
 
 def test_dropout_only_in_training():
-  model = registry.create_model(_model_config("c2d_r50", **TINY, dropout_rate=0.5), rngs=nnx.Rngs(0))
+  model = registry.create_model(
+      _model_config("c2d_r50", **TINY, dropout_rate=0.5), rngs=nnx.Rngs(0)
+  )
   x = jnp.asarray(np.random.RandomState(0).randn(2, 4, 32, 32, 3), jnp.float32)
   run = nnx.jit(lambda m, x, train: m(x, train=train, bn_group_size=2), static_argnums=2)
   e1, e2 = run(model, x, False), run(model, x, False)
@@ -264,8 +301,10 @@ def test_bfloat16_compute_float32_parameters():
   c16 = _model_config("slowfast_r50_8x8", **TINY, dtype="bfloat16")
   m32 = registry.create_model(c32, rngs=nnx.Rngs(0))
   m16 = registry.create_model(c16, rngs=nnx.Rngs(0))
-  assert all(v.dtype == jnp.float32
-             for v in jax.tree.leaves(nnx.state(m16, nnx.Any(nnx.Param, nnx.BatchStat))))
+  assert all(
+      v.dtype == jnp.float32
+      for v in jax.tree.leaves(nnx.state(m16, nnx.Any(nnx.Param, nnx.BatchStat)))
+  )
   x = jnp.asarray(np.random.RandomState(0).randn(2, 8, 32, 32, 3), jnp.float32)
   graphdef, state = nnx.split(m16)
   jaxpr = jax.make_jaxpr(lambda st, x: nnx.merge(graphdef, st)(x, train=False))(state, x)
@@ -282,8 +321,9 @@ def test_bfloat16_compute_float32_parameters():
 
 def test_jitted_train_step_on_sharded_batch_decreases_loss():
   mesh = jax.make_mesh((8,), ("data",))
-  model = registry.create_model(_model_config("slowfast_r50_8x8", **TINY, dropout_rate=0.0),
-                                rngs=nnx.Rngs(0))
+  model = registry.create_model(
+      _model_config("slowfast_r50_8x8", **TINY, dropout_rate=0.0), rngs=nnx.Rngs(0)
+  )
   graphdef, params, rest = nnx.split(model, nnx.Param, ...)
   params, rest = nnx.to_pure_dict(params), nnx.to_pure_dict(rest)
   tx = optax.sgd(0.05, momentum=0.9)
@@ -297,6 +337,7 @@ def test_jitted_train_step_on_sharded_batch_decreases_loss():
       logits = m(x, train=True, bn_group_size=4)  # groups of 4 span 2 devices (2 clips each)
       loss = optax.softmax_cross_entropy_with_integer_labels(logits, y).mean()
       return loss, nnx.to_pure_dict(nnx.state(m, nnx.Not(nnx.Param)))
+
     (loss, rest), grads = jax.value_and_grad(loss_fn, has_aux=True)(params)
     updates, opt_state = tx.update(grads, opt_state, params)
     return optax.apply_updates(params, updates), rest, opt_state, loss
@@ -325,6 +366,7 @@ def test_report_costs_every_plan_shape(capsys):
   config.multigrid.short_cycle = False  # 4 shapes (8 with the short cycle): fewer compilations
   out = summary.plan_report(config)
   from mgjax import multigrid  # pylint: disable=g-import-not-at-top
+
   shapes = multigrid.Plan.from_config(config).distinct_shapes()
   for b, t, s in shapes:
     assert f"{b}x{t}x{s}²" in out
@@ -339,22 +381,33 @@ def test_report_costs_every_plan_shape(capsys):
 def _res5_sizes(model_config, batch: int, frames: int, crop: int) -> set[int]:
   """Spatial sides of every pathway's res5 map for one input shape (from jax.eval_shape)."""
   graphdef, state = nnx.split(summary.abstract_model(model_config))
-  out = jax.eval_shape(lambda st, x: nnx.merge(graphdef, st).features(x, train=False),
-                       state, jax.ShapeDtypeStruct((batch, frames, crop, crop, 3), jnp.float32))
+  out = jax.eval_shape(
+      lambda st, x: nnx.merge(graphdef, st).features(x, train=False),
+      state,
+      jax.ShapeDtypeStruct((batch, frames, crop, crop, 3), jnp.float32),
+  )
   assert all(o.shape[2] == o.shape[3] for o in out)
   return {o.shape[2] for o in out}
 
 
-@pytest.mark.parametrize("overrides", [
-    {}, {"stem_pool": False}, {"stem_pool": False, "spatial_strides": (1, 2, 2, 1)},
-    {"stem_stride": 1, "spatial_strides": (1, 2, 1, 2)}])
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {},
+        {"stem_pool": False},
+        {"stem_pool": False, "spatial_strides": (1, 2, 2, 1)},
+        {"stem_stride": 1, "spatial_strides": (1, 2, 1, 2)},
+    ],
+)
 def test_stride_options_change_the_maps_not_the_parameters(overrides):
   """The small-crop stride options keep every parameter (a checkpoint loads across them)
   and `ArchSpec.res5_size` predicts the res5 map that the network computes."""
   tiny = dict(width=8, depths=(1, 1, 1, 1))
   base = _model_config("slowfast_r50_8x8", **tiny)
   model_config = _model_config("slowfast_r50_8x8", **tiny, **overrides)
-  count = lambda c: sum(x.size for x in jax.tree.leaves(nnx.state(summary.abstract_model(c), nnx.Param)))
+  count = lambda c: sum(
+      x.size for x in jax.tree.leaves(nnx.state(summary.abstract_model(c), nnx.Param))
+  )
   assert count(model_config) == count(base)
   spec = registry.arch_from_config(model_config)
   for crop in (16, 23, 32, 37, 64):
@@ -377,6 +430,7 @@ MIN_RES5_AT_SMALLEST_CROP = 1
 def test_small_scale_config_keeps_res5_maps_at_every_plan_shape(config_file):
   from conftest import load_config  # pylint: disable=g-import-not-at-top
   from mgjax import multigrid  # pylint: disable=g-import-not-at-top
+
   config = load_config(config_file)
   table = multigrid.Plan.from_config(config).step_table()
   smallest = int(table["crop_size"].min())

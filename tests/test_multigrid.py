@@ -53,14 +53,33 @@ def test_reference_kinetics_schedule():
   """Segment ends and LRs of the reference's Kinetics SlowFast multigrid run."""
   plan = multigrid.Plan.from_config(kinetics_multigrid())
   assert [s.end_epoch for s in plan.segments] == [
-      73, 110, 142, 158, 205, 228, 248, 259, 291, 308, 322, 329, 343, 358]
+      73,
+      110,
+      142,
+      158,
+      205,
+      228,
+      248,
+      259,
+      291,
+      308,
+      322,
+      329,
+      343,
+      358,
+  ]
   np.testing.assert_allclose(
       [s.lr for s in plan.segments],
       [0.8, 0.4, 0.2, 0.1, 0.08, 0.04, 0.02, 0.01, 0.008, 0.004, 0.002, 0.001, 0.001, 0.0001],
-      rtol=1e-9)
+      rtol=1e-9,
+  )
   assert [s.finetune for s in plan.segments] == [False] * 12 + [True, True]
   assert [(s.batch_size, s.num_frames, s.crop_size) for s in plan.segments[:4]] == [
-      (512, 8, 158), (256, 16, 158), (128, 16, 224), (64, 32, 224)]
+      (512, 8, 158),
+      (256, 16, 158),
+      (128, 16, 224),
+      (64, 32, 224),
+  ]
   assert plan.max_epoch == 358
 
 
@@ -69,10 +88,16 @@ def test_reference_short_cycle_relative_to_base():
   plan = multigrid.Plan.from_config(kinetics_multigrid())
   first = plan.segments[0]
   assert [(c.crop_size, c.batch_size // first.batch_size) for c in first.short_cycle] == [
-      (112, 2), (158, 1), (158, 1)]
+      (112, 2),
+      (158, 1),
+      (158, 1),
+  ]
   third = plan.segments[2]  # S_long = 224.
   assert [(c.crop_size, c.batch_size // third.batch_size) for c in third.short_cycle] == [
-      (112, 4), (158, 2), (224, 1)]
+      (112, 4),
+      (158, 2),
+      (224, 1),
+  ]
 
 
 def test_short_cycle_relative_to_current():
@@ -81,7 +106,10 @@ def test_short_cycle_relative_to_current():
   plan = multigrid.Plan.from_config(c)
   first = plan.segments[0]
   assert [(x.crop_size, x.batch_size // first.batch_size) for x in first.short_cycle] == [
-      (79, 4), (112, 2), (158, 1)]
+      (79, 4),
+      (112, 2),
+      (158, 1),
+  ]
 
 
 def test_stride_and_jitter_ranges():
@@ -130,8 +158,16 @@ def naive_steps(plan: multigrid.Plan):
     position = 0
     while offset < seg.end_epoch * n:
       sc = seg.short_cycle[position % len(seg.short_cycle)]
-      rows.append((seg.index, position % len(seg.short_cycle), sc.batch_size, sc.crop_size,
-                   seg.num_frames, offset))
+      rows.append(
+          (
+              seg.index,
+              position % len(seg.short_cycle),
+              sc.batch_size,
+              sc.crop_size,
+              seg.num_frames,
+              offset,
+          )
+      )
       offset += sc.batch_size
       position += 1
   return rows
@@ -143,9 +179,16 @@ def test_step_table_matches_a_naive_walk(mode, n):
   table = plan.step_table()
   rows = naive_steps(plan)
   assert plan.num_steps == len(rows)
-  got = list(zip(table["segment"].tolist(), table["short_cycle_index"].tolist(),
-                 table["batch_size"].tolist(), table["crop_size"].tolist(),
-                 table["num_frames"].tolist(), table["example_offset"].tolist()))
+  got = list(
+      zip(
+          table["segment"].tolist(),
+          table["short_cycle_index"].tolist(),
+          table["batch_size"].tolist(),
+          table["crop_size"].tolist(),
+          table["num_frames"].tolist(),
+          table["example_offset"].tolist(),
+      )
+  )
   assert got == rows
   np.testing.assert_allclose(table["epoch"], table["example_offset"] / n)
   # Each step's first example lies in its segment's epoch range.
@@ -160,7 +203,10 @@ def test_step_table_matches_a_naive_walk(mode, n):
   k = plan.num_steps // 2
   spec = plan.step(k)
   assert (spec.batch_size, spec.crop_size, spec.example_offset) == (
-      table["batch_size"][k], table["crop_size"][k], table["example_offset"][k])
+      table["batch_size"][k],
+      table["crop_size"][k],
+      table["example_offset"][k],
+  )
 
 
 def test_stepwise_lr_and_warmup():
@@ -170,8 +216,10 @@ def test_stepwise_lr_and_warmup():
   warm = table["epoch"] < c.optim.warmup_epochs
   # Linear from warmup_start_lr at epoch 0 to the scheduled LR at warmup_epochs.
   end_lr = plan.segments[0].lr  # Warm-up ends inside the first segment here.
-  expected = c.optim.warmup_start_lr + table["epoch"][warm] * (
-      end_lr - c.optim.warmup_start_lr) / c.optim.warmup_epochs
+  expected = (
+      c.optim.warmup_start_lr
+      + table["epoch"][warm] * (end_lr - c.optim.warmup_start_lr) / c.optim.warmup_epochs
+  )
   np.testing.assert_allclose(table["lr"][warm], expected)
   assert table["lr"][0] == pytest.approx(c.optim.warmup_start_lr)
   after = ~warm
@@ -217,7 +265,10 @@ def test_short_cycle_only_stretches_steps():
   assert [s.end_epoch for s in plan.segments] == [141, 231, 294, 358]
   np.testing.assert_allclose([s.lr for s in plan.segments], [0.1, 0.01, 0.001, 0.0001])
   assert {(x.crop_size, x.batch_size) for s in plan.segments for x in s.short_cycle} == {
-      (112, 256), (158, 128), (224, 64)}
+      (112, 256),
+      (158, 128),
+      (224, 64),
+  }
 
 
 def test_single_cycle_has_no_finetune_and_one_pass_over_shapes():
@@ -273,10 +324,11 @@ def test_multi_cycle_needs_two_stages():
 
 def test_plan_has_no_jax_or_tf_import():
   import subprocess, sys  # pylint: disable=g-import-not-at-top,multiple-imports
-  code = ("import sys; from mgjax import multigrid, config; "
-          "multigrid.Plan.from_config(config.base()).summary(); "
-          "print(any(m in sys.modules for m in ('jax', 'tensorflow')))")
+
+  code = (
+      "import sys; from mgjax import multigrid, config; "
+      "multigrid.Plan.from_config(config.base()).summary(); "
+      "print(any(m in sys.modules for m in ('jax', 'tensorflow')))"
+  )
   out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
   assert out.stdout.strip() == "False"
-
-

@@ -59,11 +59,19 @@ def kernel_dir(tmp_path_factory):
   """
   root = tmp_path_factory.mktemp("kernels")
   (root / KERNEL).mkdir()
-  env = {"XLA_FLAGS": "--xla_force_host_platform_device_count=8", "JAX_PLATFORMS": "cpu",
-         "CUDA_VISIBLE_DEVICES": "", "TF_CPP_MIN_LOG_LEVEL": "2",
-         "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}
-  spec = {"argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
-          "display_name": "mgjax test", "language": "python", "env": env}
+  env = {
+      "XLA_FLAGS": "--xla_force_host_platform_device_count=8",
+      "JAX_PLATFORMS": "cpu",
+      "CUDA_VISIBLE_DEVICES": "",
+      "TF_CPP_MIN_LOG_LEVEL": "2",
+      "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
+  }
+  spec = {
+      "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+      "display_name": "mgjax test",
+      "language": "python",
+      "env": env,
+  }
   (root / KERNEL / "kernel.json").write_text(json.dumps(spec))
   return root
 
@@ -75,9 +83,22 @@ def trained(tmp_path_factory):
   workdir, cache = root / "workdir", root / "cache"
   env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=8", JAX_PLATFORMS="cpu")
   proc = subprocess.run(
-      [sys.executable, "-m", "mgjax.main", f"--config={TINY}", f"--workdir={workdir}", "--mode=train",
-       f"--config.data.cache_dir={cache}", "--config.train.max_steps=1"],
-      cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
+      [
+          sys.executable,
+          "-m",
+          "mgjax.main",
+          f"--config={TINY}",
+          f"--workdir={workdir}",
+          "--mode=train",
+          f"--config.data.cache_dir={cache}",
+          "--config.train.max_steps=1",
+      ],
+      cwd=REPO,
+      env=env,
+      capture_output=True,
+      text=True,
+      timeout=600,
+  )
   assert proc.returncode == 0, proc.stderr[-3000:]
   assert (workdir / "checkpoints" / "1").is_dir()
   return dict(workdir=str(workdir), cache=str(cache))
@@ -90,19 +111,31 @@ def execute(kernel_dir, parameters, extra_cells=()):
   assert len(tagged) == 1 and nb.cells.index(tagged[0]) <= 1
   tagged[0].source = "\n".join(f"{k} = {v!r}" for k, v in parameters.items())
   nb.cells.extend(nbformat.v4.new_code_cell(s) for s in extra_cells)
-  km = KernelManager(kernel_name=KERNEL,
-                     kernel_spec_manager=KernelSpecManager(kernel_dirs=[str(kernel_dir)]))
-  client = nbclient.NotebookClient(nb, km=km, timeout=600,
-                                   resources={"metadata": {"path": str(REPO)}})
+  km = KernelManager(
+      kernel_name=KERNEL, kernel_spec_manager=KernelSpecManager(kernel_dirs=[str(kernel_dir)])
+  )
+  client = nbclient.NotebookClient(
+      nb, km=km, timeout=600, resources={"metadata": {"path": str(REPO)}}
+  )
   client.execute()  # Raises CellExecutionError (with the traceback) if a cell fails.
-  stdout = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code"
-                   for o in c.outputs if o.output_type == "stream" and o.name == "stdout")
+  stdout = "".join(
+      o.get("text", "")
+      for c in nb.cells
+      if c.cell_type == "code"
+      for o in c.outputs
+      if o.output_type == "stream" and o.name == "stdout"
+  )
   return nb, stdout
 
 
 def images(nb):
-  return [o for c in nb.cells if c.cell_type == "code" for o in c.outputs
-          if o.output_type == "display_data" and "image/png" in o.get("data", {})]
+  return [
+      o
+      for c in nb.cells
+      if c.cell_type == "code"
+      for o in c.outputs
+      if o.output_type == "display_data" and "image/png" in o.get("data", {})
+  ]
 
 
 def parse_result(stdout):
@@ -134,6 +167,7 @@ def to_pyslowfast(npz_path, out_path):
   """The saved state as a PySlowFast `.pyth` (torch layouts, PySlowFast names)."""
   import torch  # pylint: disable=g-import-not-at-top
   from mgjax.models import convert  # pylint: disable=g-import-not-at-top
+
   state_dict = {}
   with np.load(npz_path) as saved:
     for key in saved.files:
@@ -151,20 +185,38 @@ def to_pyslowfast(npz_path, out_path):
 def test_notebook_evaluates_workdir_and_converted_checkpoints(trained, kernel_dir, tmp_path):
   overrides = [f"data.cache_dir={trained['cache']}"]
   export = str(tmp_path / "state.npz")
-  nb, stdout = execute(kernel_dir, dict(
-      CONFIG=str(TINY), WORKDIR=trained["workdir"], CHECKPOINT_STEP=None,
-      CONVERTED_CHECKPOINT=None, OVERRIDES=overrides, NUM_CLIPS_TO_SHOW=3),
-      extra_cells=[f"EXPORT_PATH = {export!r}\n" + _EXPORT_CELL])
+  nb, stdout = execute(
+      kernel_dir,
+      dict(
+          CONFIG=str(TINY),
+          WORKDIR=trained["workdir"],
+          CHECKPOINT_STEP=None,
+          CONVERTED_CHECKPOINT=None,
+          OVERRIDES=overrides,
+          NUM_CLIPS_TO_SHOW=3,
+      ),
+      extra_cells=[f"EXPORT_PATH = {export!r}\n" + _EXPORT_CELL],
+  )
   check_report(nb, stdout)
   assert "Restored step 1 of" in stdout and "precise BN over 2 batches" in stdout
 
   # The same weights as a reference checkpoint, through mgjax.models.convert.
   pyth = str(tmp_path / "tiny_pyslowfast.pyth")
   to_pyslowfast(export, pyth)
-  nb2, stdout2 = execute(kernel_dir, dict(
-      CONFIG=str(TINY), WORKDIR="unused", CHECKPOINT_STEP=None, CONVERTED_CHECKPOINT=pyth,
-      OVERRIDES=overrides, NUM_CLIPS_TO_SHOW=2))
+  nb2, stdout2 = execute(
+      kernel_dir,
+      dict(
+          CONFIG=str(TINY),
+          WORKDIR="unused",
+          CHECKPOINT_STEP=None,
+          CONVERTED_CHECKPOINT=pyth,
+          OVERRIDES=overrides,
+          NUM_CLIPS_TO_SHOW=2,
+      ),
+  )
   check_report(nb2, stdout2)
   assert f"Converted {pyth}" in stdout2
-  keep = lambda s: [l for l in s.splitlines() if l.startswith(("RESULT", "CONFUSED", "No confusions"))]
+  keep = lambda s: [
+      l for l in s.splitlines() if l.startswith(("RESULT", "CONFUSED", "No confusions"))
+  ]
   assert keep(stdout2) == keep(stdout)

@@ -69,7 +69,9 @@ def test_shapes_draws_and_labels_follow_the_plan(config, plan, full_run):
     assert b["label"].shape == (bsz,) and b["label"].dtype == np.int32
     assert b["failed"] == 0 and b["step"] == k
     np.testing.assert_array_equal(b["example"], table["example_offset"][k] + np.arange(bsz))
-    assert [int(v) for v in b["video_index"][:4]] == [_video_index(config, e) for e in b["example"][:4]]
+    assert [int(v) for v in b["video_index"][:4]] == [
+        _video_index(config, e) for e in b["example"][:4]
+    ]
     lo, hi = table["stride_lo"][k], table["stride_hi"][k]
     assert np.all((lo <= b["stride"]) & (b["stride"] <= hi))
     if hi > lo and bsz >= 32:
@@ -100,11 +102,16 @@ def test_resume_gives_the_same_batches(config, plan, full_run):
 
 def test_hosts_compose_to_the_global_batch(config, plan, full_run):
   for count in (2, 4):
-    parts = [list(pipeline.train_dataset(config, plan, 0, p, count, stop_step=4)) for p in range(count)]
+    parts = [
+        list(pipeline.train_dataset(config, plan, 0, p, count, stop_step=4)) for p in range(count)
+    ]
     for k in range(4):
       for key in ("video", "label"):
-        np.testing.assert_array_equal(np.concatenate([parts[p][k][key] for p in range(count)]),
-                                      full_run[k][key], err_msg=f"{count} hosts, step {k}, {key}")
+        np.testing.assert_array_equal(
+            np.concatenate([parts[p][k][key] for p in range(count)]),
+            full_run[k][key],
+            err_msg=f"{count} hosts, step {k}, {key}",
+        )
   with pytest.raises(ValueError, match="divide"):
     pipeline.train_dataset(config, plan, 0, 0, 3)
 
@@ -117,8 +124,10 @@ def test_decoded_clip_matches_a_reference_decode(root, config, full_run):
     record = frame_store.read(videos.files[int(b["video_index"][i])])
     y, x, size = b["crop"][i]
     s = b["video"].shape[2]
-    frames = np.stack([tf.image.decode_jpeg(record.frames[j]).numpy() for j in b["frame_indices"][i]])
-    ref = tf.image.resize(frames[:, y:y + size, x:x + size], [s, s]).numpy()
+    frames = np.stack(
+        [tf.image.decode_jpeg(record.frames[j]).numpy() for j in b["frame_indices"][i]]
+    )
+    ref = tf.image.resize(frames[:, y : y + size, x : x + size], [s, s]).numpy()
     ref = np.clip(np.round(ref), 0, 255)
     if b["flipped"][i]:
       ref = ref[:, :, ::-1]
@@ -141,8 +150,9 @@ def test_flip_mirrors_the_clip_and_swaps_labels(config, plan, full_run):
 
 def test_multi_label_and_flip(config, plan):
   videos = datasets.load(config, "train")
-  multi = dataclasses.replace(videos, multi_label=True,
-                              labels=[(l[0], (l[0] + 4) % 12) for l in videos.labels])
+  multi = dataclasses.replace(
+      videos, multi_label=True, labels=[(l[0], (l[0] + 4) % 12) for l in videos.labels]
+  )
   b = next(pipeline.train_dataset(config, plan, 0, videos=multi, with_metadata=True))
   assert b["label"].shape == (128, 12) and b["label"].dtype == np.float32
   fmap = synthetic.flip_map()
@@ -154,8 +164,9 @@ def test_multi_label_and_flip(config, plan):
 
 
 def test_segment_sampling_without_flips(config, plan):
-  ssv2 = data_testlib.tiny_config(config.data.root, **{"data.sampling": "segment",
-                                                       "data.flip": False})
+  ssv2 = data_testlib.tiny_config(
+      config.data.root, **{"data.sampling": "segment", "data.flip": False}
+  )
   for b in pipeline.train_dataset(ssv2, plan, 0, stop_step=4, with_metadata=True):
     t = b["video"].shape[1]
     start, end = (x.numpy() for x in sampling.segment_bounds(data_testlib.TINY.num_frames, t))
@@ -206,7 +217,8 @@ def test_broken_files_are_replaced_counted_and_named(root, config, plan, tmp_pat
     assert row["reason"].startswith(bad[i]) and row["failed_clips"] >= 1
     assert caplog.text.count(row["file"]) == 1  # Logged once, with its reason.
   assert sum(r["failed_clips"] for r in report) == int(
-      sum((b["bad_videos"] >= 0).sum() for b in first))
+      sum((b["bad_videos"] >= 0).sum() for b in first)
+  )
   for a, b in zip(first, run()):  # Deterministic replacements.
     np.testing.assert_array_equal(a["video"], b["video"])
     np.testing.assert_array_equal(a["video_index"], b["video_index"])
@@ -240,8 +252,13 @@ def test_eval_covers_every_video_once(config):
         assert np.all(b["video_id"][~real] == -1) and not b["video"][~real].any()
         labels = videos.label_array()[b["video_id"][real]]
         np.testing.assert_array_equal(b["label"][real], labels)
-        seen += list(zip(b["video_id"][real].tolist(), b["temporal_view"][real].tolist(),
-                         b["spatial_crop"][real].tolist()))
+        seen += list(
+            zip(
+                b["video_id"][real].tolist(),
+                b["temporal_view"][real].tolist(),
+                b["spatial_crop"][real].tolist(),
+            )
+        )
         # Left / centre / right crops of the 64x80 frames.
         for c, x in ((0, 0), (1, 8), (2, 16)):
           sel = real & (b["spatial_crop"] == c)
@@ -252,8 +269,13 @@ def test_eval_covers_every_video_once(config):
 
 def test_eval_views_presets(config):
   c = config.copy_and_resolve_references()
-  expected = {"10x3": (10, 3, 256), "center_224": (2, 1, 224), "3crop_224": (2, 3, 224),
-              "3crop_256": (2, 3, 256), "custom": (2, 3, 32)}
+  expected = {
+      "10x3": (10, 3, 256),
+      "center_224": (2, 1, 224),
+      "3crop_224": (2, 3, 224),
+      "3crop_256": (2, 3, 256),
+      "custom": (2, 3, 32),
+  }
   for preset, views in expected.items():
     c.eval.preset = preset
     c.eval.crop_size = 32 if preset == "custom" else 256
@@ -271,14 +293,23 @@ def test_precise_bn_batches(config, plan):
   again = list(pipeline.precise_bn_dataset(config, plan, 3, with_metadata=True))
   other = list(pipeline.precise_bn_dataset(config, plan, 3, key=1, with_metadata=True))
   np.testing.assert_array_equal(a[2]["video"], again[2]["video"])
-  assert not np.array_equal(np.stack([b["example"] for b in a]), np.stack([b["example"] for b in other]))
+  assert not np.array_equal(
+      np.stack([b["example"] for b in a]), np.stack([b["example"] for b in other])
+  )
   halves = [list(pipeline.precise_bn_dataset(config, plan, 1, p, 2)) for p in range(2)]
   np.testing.assert_array_equal(np.concatenate([h[0]["video"] for h in halves]), a[0]["video"])
 
 
 def test_prepare_builds_and_resolves_the_synthetic_dataset(tmp_path, config):
-  c = data_testlib.tiny_config("", **{"data.cache_dir": str(tmp_path), "data.synthetic_videos": 10,
-                                      "data.num_train_examples": 1, "model.num_classes": 400})
+  c = data_testlib.tiny_config(
+      "",
+      **{
+          "data.cache_dir": str(tmp_path),
+          "data.synthetic_videos": 10,
+          "data.num_train_examples": 1,
+          "model.num_classes": 400,
+      },
+  )
   resolved = pipeline.prepare(c)
   assert c.data.root == "" and c.data.num_train_examples == 1  # The input is unchanged.
   assert resolved.data.root.startswith(str(tmp_path))

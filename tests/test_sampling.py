@@ -29,8 +29,9 @@ def test_video_index_is_a_fresh_permutation_each_epoch():
     assert sorted(e.tolist()) == list(range(n))
   assert not np.array_equal(epochs[0], epochs[1])
   # The contract: index_shuffle(k mod N, seed=(seed, epoch)).
-  ref = tf.random.experimental.index_shuffle(tf.range(n, dtype=tf.int64) % n,
-                                             seed=tf.constant([5, 1], tf.int64), max_index=n - 1)
+  ref = tf.random.experimental.index_shuffle(
+      tf.range(n, dtype=tf.int64) % n, seed=tf.constant([5, 1], tf.int64), max_index=n - 1
+  )
   np.testing.assert_array_equal(epochs[1], ref.numpy())
   again = tf.map_fn(lambda k: sampling.video_index(k, n, seed=5), ks).numpy()
   np.testing.assert_array_equal(idx, again)
@@ -39,7 +40,9 @@ def test_video_index_is_a_fresh_permutation_each_epoch():
 
 
 def test_uniform_int_covers_the_inclusive_range():
-  draws = np.array([int(sampling.uniform_int(sampling.clip_key(0, k), 0, 2, 5)) for k in range(600)])
+  draws = np.array(
+      [int(sampling.uniform_int(sampling.clip_key(0, k), 0, 2, 5)) for k in range(600)]
+  )
   assert set(draws.tolist()) == {2, 3, 4, 5}
   assert np.bincount(draws)[2:].min() > 100  # Roughly uniform (150 each).
   assert int(sampling.uniform_int(sampling.clip_key(0, 1), 0, 4, 4)) == 4
@@ -77,7 +80,9 @@ def test_segment_sampling():
     u = sampling.uniform(sampling.clip_key(1, k), 5, [t])
     idx = sampling.segment_indices(f, t, u).numpy()
     assert np.all((start <= idx) & (idx <= end))
-  np.testing.assert_array_equal(sampling.segment_test_indices(f, t, 0, 1).numpy(), (start + end) // 2)
+  np.testing.assert_array_equal(
+      sampling.segment_test_indices(f, t, 0, 1).numpy(), (start + end) // 2
+  )
   views = [sampling.segment_test_indices(f, t, v, 3).numpy() for v in range(3)]
   assert np.all(views[0] <= views[1]) and np.all(views[1] <= views[2])
   assert np.all((start <= views[0]) & (views[2] <= end))
@@ -106,16 +111,28 @@ def test_test_crops():
 def test_train_draws_and_replacements():
   for k in range(50):
     key = sampling.clip_key(3, k)
-    d = sampling.train_draws(key, clip_frames=4, stride_range=(2, 8), jitter_range=(23, 40),
-                             flip=True, segment=False)
+    d = sampling.train_draws(
+        key, clip_frames=4, stride_range=(2, 8), jitter_range=(23, 40), flip=True, segment=False
+    )
     assert 2 <= int(d["stride"]) <= 8 and 23 <= int(d["scale"]) <= 40
-    nf = sampling.train_draws(key, clip_frames=4, stride_range=(2, 8), jitter_range=(23, 40),
-                              flip=False, segment=False)
+    nf = sampling.train_draws(
+        key, clip_frames=4, stride_range=(2, 8), jitter_range=(23, 40), flip=False, segment=False
+    )
     assert not bool(nf["flip"]) and int(nf["stride"]) == int(d["stride"])  # Independent streams.
     for attempt in (1, 2, 3):
       r = int(sampling.replacement_video(key, 7, attempt, 10))
       assert 0 <= r < 10 and r != 7
-  flips = [bool(sampling.train_draws(sampling.clip_key(3, k), clip_frames=4, stride_range=(2, 2),
-                                     jitter_range=(1, 1), flip=True, segment=False)["flip"])
-           for k in range(200)]
+  flips = [
+      bool(
+          sampling.train_draws(
+              sampling.clip_key(3, k),
+              clip_frames=4,
+              stride_range=(2, 2),
+              jitter_range=(1, 1),
+              flip=True,
+              segment=False,
+          )["flip"]
+      )
+      for k in range(200)
+  ]
   assert 60 < sum(flips) < 140

@@ -25,8 +25,13 @@ KINETICS_MG = "configs/kinetics/slowfast_r50_8x8_multigrid.py"
 
 
 def run(*args, check=True):
-  return subprocess.run([sys.executable, "-m", "mgjax.schedule", *args], cwd=REPO,
-                        capture_output=True, text=True, check=check)
+  return subprocess.run(
+      [sys.executable, "-m", "mgjax.schedule", *args],
+      cwd=REPO,
+      capture_output=True,
+      text=True,
+      check=check,
+  )
 
 
 def test_table():
@@ -43,8 +48,18 @@ def test_json_document():
   assert doc["max_epoch"] == 358
   assert [s["end_epoch"] for s in doc["segments"]][-2:] == [343, 358]
   seg = doc["segments"][0]
-  for key in ("start_epoch", "end_epoch", "lr", "batch_size", "num_frames", "crop_size",
-              "short_cycle", "stride_range", "jitter_range", "bn_group_size"):
+  for key in (
+      "start_epoch",
+      "end_epoch",
+      "lr",
+      "batch_size",
+      "num_frames",
+      "crop_size",
+      "short_cycle",
+      "stride_range",
+      "jitter_range",
+      "bn_group_size",
+  ):
     assert key in seg
   assert seg["short_cycle"][0] == {"crop_size": 112, "batch_size": 1024}
   assert doc["baseline_steps"] == 876_156
@@ -52,8 +67,15 @@ def test_json_document():
 
 
 def test_overrides_and_bad_field():
-  doc = json.loads(run("--config", KINETICS_MG, "--json", "--config.multigrid.short_cycle=False",
-                       "--config.optim.lr_policy=cosine").stdout)
+  doc = json.loads(
+      run(
+          "--config",
+          KINETICS_MG,
+          "--json",
+          "--config.multigrid.short_cycle=False",
+          "--config.optim.lr_policy=cosine",
+      ).stdout
+  )
   assert all(len(s["short_cycle"]) == 1 for s in doc["segments"])
   assert doc["lr_policy"] == "cosine"
   bad = run("--config", KINETICS_MG, "--config.data.crop_sise=64", check=False)
@@ -64,6 +86,7 @@ def test_overrides_and_bad_field():
 
 def test_plot(tmp_path):
   import matplotlib.image  # pylint: disable=g-import-not-at-top
+
   path = tmp_path / "schedule.png"
   run("--config", KINETICS_MG, "--plot", str(path))
   image = matplotlib.image.imread(path)

@@ -30,8 +30,13 @@ COMMAND_LINE = {"mgjax.main", "mgjax.schedule", "mgjax.models.__main__"}
 
 
 def test_code_follows_the_formatter():
-  out = subprocess.run([sys.executable, "-m", "pyink", "--check", "--diff", "--quiet", "."],
-                       cwd=REPO, capture_output=True, text=True, timeout=600)
+  out = subprocess.run(
+      [sys.executable, "-m", "pyink", "--check", "--diff", "--quiet", "."],
+      cwd=REPO,
+      capture_output=True,
+      text=True,
+      timeout=600,
+  )
   assert out.returncode == 0, "run `pyink .` to format:\n" + (out.stdout + out.stderr)[-5000:]
 
 

@@ -31,8 +31,12 @@ def test_labels_splits_and_flip_map():
   assert synthetic.NUM_CLASSES == len(synthetic.CLASS_NAMES) >= 8
   m = synthetic.flip_map()
   np.testing.assert_array_equal(m[m], np.arange(synthetic.NUM_CLASSES))  # An involution.
-  swap = {"left": "right", "right": "left", "clockwise": "counterclockwise",
-          "counterclockwise": "clockwise"}
+  swap = {
+      "left": "right",
+      "right": "left",
+      "clockwise": "counterclockwise",
+      "counterclockwise": "clockwise",
+  }
   for c, name in enumerate(synthetic.CLASS_NAMES):
     flipped = "_".join(swap.get(w, w) for w in name.split("_"))
     assert synthetic.CLASS_NAMES[m[c]] == flipped, (name, flipped)
@@ -40,8 +44,10 @@ def test_labels_splits_and_flip_map():
   # val and test.
   assert synthetic.split_sizes(2000) == (1600, 204, 196)
   assert synthetic.split_sizes(60) == (48, 12, 0)
-  labels = {s: [synthetic.label_of(i) for i in range(1200) if synthetic.split_of(i) == s]
-            for s in synthetic.SPLITS}
+  labels = {
+      s: [synthetic.label_of(i) for i in range(1200) if synthetic.split_of(i) == s]
+      for s in synthetic.SPLITS
+  }
   assert set(np.bincount(labels["train"])) == {80}  # Balanced.
   assert set(np.bincount(labels["val"])) == set(np.bincount(labels["test"])) == {10}
   assert [i for i in range(120) if synthetic.split_of(i) == "test"] == list(range(64, 120, 5))
@@ -86,8 +92,9 @@ def test_motion_follows_the_class():
     words = name.split("_")
     assert np.sign(np.round(dx, 6)) == (1 if "right" in words else -1 if "left" in words else 0)
     assert np.sign(np.round(dy, 6)) == (1 if "down" in words else -1 if "up" in words else 0)
-    assert np.sign(np.round(da, 6)) == (1 if "clockwise" in words else
-                                        -1 if "counterclockwise" in words else 0)
+    assert np.sign(np.round(da, 6)) == (
+        1 if "clockwise" in words else -1 if "counterclockwise" in words else 0
+    )
     assert np.sign(np.round(dz, 6)) == (1 if name == "zoom_in" else -1 if name == "zoom_out" else 0)
     # Unambiguous up to stride 8: less than half a period between sampled frames.
     assert 8 * max(abs(dy) / h, abs(dx) / w, abs(da) / (2 * np.pi), abs(dz)) < 0.5
@@ -140,8 +147,21 @@ def test_generate_builds_a_converted_store(tmp_path_factory):
 
 
 def test_cli(tmp_path, capsys):
-  assert synthetic.main(["--output", str(tmp_path / "d"), "--num_videos", "5", "--num_frames",
-                         "8", "--workers", "0"]) == 0
+  assert (
+      synthetic.main(
+          [
+              "--output",
+              str(tmp_path / "d"),
+              "--num_videos",
+              "5",
+              "--num_frames",
+              "8",
+              "--workers",
+              "0",
+          ]
+      )
+      == 0
+  )
   assert "built 5 videos (4 train, 1 val" in capsys.readouterr().out
   assert len(frame_store.read_manifest(str(tmp_path / "d"))) == 5
 
@@ -157,9 +177,19 @@ def test_ensure_dataset_is_safe_for_concurrent_callers(tmp_path):
       c.data.cache_dir = {str(tmp_path)!r}
       print(synthetic.ensure_dataset(c, workers=0))
   """)
-  env = dict(os.environ, PYTHONPATH=str(data_testlib.REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""))
-  procs = [subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=env) for _ in range(2)]
+  env = dict(
+      os.environ, PYTHONPATH=str(data_testlib.REPO) + os.pathsep + os.environ.get("PYTHONPATH", "")
+  )
+  procs = [
+      subprocess.Popen(
+          [sys.executable, "-c", script],
+          stdout=subprocess.PIPE,
+          stderr=subprocess.PIPE,
+          text=True,
+          env=env,
+      )
+      for _ in range(2)
+  ]
   outs = [p.communicate(timeout=300) for p in procs]
   assert [p.returncode for p in procs] == [0, 0], outs
   paths = {o.strip().splitlines()[-1] for o, _ in outs}

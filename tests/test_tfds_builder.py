@@ -57,8 +57,9 @@ def test_build_offline_and_load_the_same_clips(tmp_path_factory, tmp_path):
     v = int(batch["video_index"][i])
     ex = examples[v]
     key = sampling.clip_key(config.seed, int(batch["example"][i]))
-    clip = pipeline.train_clip(config, tfds_builder.as_record(ex), tf.cast(ex["labels"][0], tf.int32),
-                               key, row, fmap)
+    clip = pipeline.train_clip(
+        config, tfds_builder.as_record(ex), tf.cast(ex["labels"][0], tf.int32), key, row, fmap
+    )
     np.testing.assert_array_equal(clip["video"].numpy(), batch["video"][i])
     assert int(clip["label"]) == batch["label"][i]
 
@@ -66,11 +67,27 @@ def test_build_offline_and_load_the_same_clips(tmp_path_factory, tmp_path):
 def test_tfds_build_command(tmp_path_factory, tmp_path):
   """`python -m mgjax.data.tfds_builder` runs TFDS's `build` command, offline."""
   root = data_testlib.tiny_synthetic(tmp_path_factory)
-  env = dict(os.environ, PYTHONPATH=data_testlib.REPO + os.pathsep + os.environ.get("PYTHONPATH", ""))
+  env = dict(
+      os.environ, PYTHONPATH=data_testlib.REPO + os.pathsep + os.environ.get("PYTHONPATH", "")
+  )
   out = subprocess.run(
-      [sys.executable, "-m", "mgjax.data.tfds_builder", "--config", "synthetic", "--manual_dir",
-       root, "--data_dir", str(tmp_path)], capture_output=True, text=True, env=env, timeout=300,
-      check=False)
+      [
+          sys.executable,
+          "-m",
+          "mgjax.data.tfds_builder",
+          "--config",
+          "synthetic",
+          "--manual_dir",
+          root,
+          "--data_dir",
+          str(tmp_path),
+      ],
+      capture_output=True,
+      text=True,
+      env=env,
+      timeout=300,
+      check=False,
+  )
   assert out.returncode == 0, out.stderr[-3000:]
   built = tmp_path / "mgjax_frame_store" / "synthetic" / "1.0.0"
   assert (built / "dataset_info.json").exists()

@@ -59,9 +59,12 @@ def tiny_config(cache, **overrides):
 
 def flags_of(cache, **overrides):
   c = tiny_config(cache, **overrides)
-  out = [f"--config={TINY}", f"--config.data.cache_dir={c.data.cache_dir}",
-         f"--config.train.compile_cache_dir={c.train.compile_cache_dir}",
-         f"--config.train.checkpoint_every_steps={c.train.checkpoint_every_steps}"]
+  out = [
+      f"--config={TINY}",
+      f"--config.data.cache_dir={c.data.cache_dir}",
+      f"--config.train.compile_cache_dir={c.train.compile_cache_dir}",
+      f"--config.train.checkpoint_every_steps={c.train.checkpoint_every_steps}",
+  ]
   return out + [f"--config.{k.replace('__', '.')}={v}" for k, v in overrides.items()]
 
 
@@ -87,7 +90,12 @@ def run_main(cache, workdir, *extra, kill_at=None, **overrides):
   program = ["-m", "mgjax.main"] if kill_at is None else ["-c", _KILLED_MAIN, str(kill_at)]
   return subprocess.run(
       [sys.executable, *program, f"--workdir={workdir}", *flags_of(cache, **overrides), *extra],
-      cwd=REPO, env=environ, capture_output=True, text=True, timeout=600)
+      cwd=REPO,
+      env=environ,
+      capture_output=True,
+      text=True,
+      timeout=600,
+  )
 
 
 def saved(workdir, step=None):
@@ -143,8 +151,11 @@ def test_train_and_eval_end_to_end(reference, cache):
   assert os.path.getsize(os.path.join(workdir, "schedule.png")) > 10_000
   assert json.load(open(os.path.join(workdir, "config.json")))["model"]["width"] == 8
   # A checkpoint at each segment end and every 4 steps.
-  saved_steps = sorted(int(os.path.basename(p)) for p in glob.glob(os.path.join(workdir, "checkpoints", "*"))
-                 if os.path.basename(p).isdigit())
+  saved_steps = sorted(
+      int(os.path.basename(p))
+      for p in glob.glob(os.path.join(workdir, "checkpoints", "*"))
+      if os.path.basename(p).isdigit()
+  )
   ends = {s.first_step + s.num_steps for s in plan.segments if s.num_steps}
   assert ends <= set(saved_steps) and {4, 8, 12, 16} <= set(saved_steps)
   # The run went through several shapes of both cycles, and says how long each waited
@@ -162,8 +173,15 @@ def test_summary_prints_the_run_beside_the_configs_reference(reference, capsys):
   main_lib.print_summary(summary, reference["workdir"], ref)
   assert "measured, baseline" not in capsys.readouterr().out  # No reference in the config.
   ref.unlock()
-  ref.update(dict(baseline_top1=88.5, baseline_train_minutes=12.5, multigrid_top1=89.0,
-                  multigrid_train_minutes=4.25, measured_on="seeds 0-2, a 2-core machine"))
+  ref.update(
+      dict(
+          baseline_top1=88.5,
+          baseline_train_minutes=12.5,
+          multigrid_top1=89.0,
+          multigrid_train_minutes=4.25,
+          measured_on="seeds 0-2, a 2-core machine",
+      )
+  )
   main_lib.print_summary(summary, reference["workdir"], ref)
   out = capsys.readouterr().out
   top1 = f"{100 * summary['eval']['top1']:.1f}%"
@@ -175,6 +193,7 @@ def test_summary_prints_the_run_beside_the_configs_reference(reference, capsys):
 
 def train_config_prepared(cache):
   from mgjax.data import pipeline  # pylint: disable=g-import-not-at-top
+
   return pipeline.prepare(tiny_config(cache))
 
 
@@ -184,7 +203,7 @@ def test_eval_mode_evaluates_the_given_checkpoint(reference, cache, tmp_path):
   shutil.copytree(os.path.join(reference["workdir"], "checkpoints"), workdir / "checkpoints")
   result = run_main(cache, str(workdir), "--mode=eval", "--step=16")
   assert result.returncode == 0, result.stderr[-3000:]
-  printed = json.loads(result.stdout[result.stdout.index("{"):])
+  printed = json.loads(result.stdout[result.stdout.index("{") :])
   written = json.load(open(workdir / "eval_16_custom.json"))
   assert printed == written["metrics"] and printed["num_videos"] == 12
   assert not (workdir / "eval_19_custom.json").exists()
@@ -205,9 +224,11 @@ def test_step_executable_does_not_depend_on_the_lr_schedule(cache):
   share executables (and persistent-cache entries): the LR is an input of the step."""
   mesh = sharding.make_mesh()
   texts = []
-  for overrides in ({}, dict(optim__base_lr=0.3, optim__warmup_epochs=2.0,
-                             optim__warmup_start_lr=0.01),
-                    dict(optim__lr_policy="cosine")):
+  for overrides in (
+      {},
+      dict(optim__base_lr=0.3, optim__warmup_epochs=2.0, optim__warmup_start_lr=0.01),
+      dict(optim__lr_policy="cosine"),
+  ):
     c = tiny_config(cache, **overrides)
     model_def, state = steps.init_state(c, mesh)
     step_fn = functools.partial(steps.train_step, model_def=model_def, config=c)
@@ -224,17 +245,25 @@ def test_train_step_update_is_linear_in_the_given_lr(cache):
   model_def, state = steps.init_state(c, mesh)
   b, t, s = multigrid.Plan.from_config(c).base_shape
   rng = np.random.default_rng(0)
-  batch = sharding.global_batch(mesh, dict(
-      video=rng.integers(0, 256, (b, t, s, s, 3), dtype=np.uint8),
-      label=rng.integers(0, c.model.num_classes, (b,), dtype=np.int32)))
-  step = jax.jit(lambda st, bt, lr: steps.train_step(
-      st, bt, lr, model_def=model_def, config=c, bn_group_size=c.multigrid.bn_group_size))
+  batch = sharding.global_batch(
+      mesh,
+      dict(
+          video=rng.integers(0, 256, (b, t, s, s, 3), dtype=np.uint8),
+          label=rng.integers(0, c.model.num_classes, (b,), dtype=np.int32),
+      ),
+  )
+  step = jax.jit(
+      lambda st, bt, lr: steps.train_step(
+          st, bt, lr, model_def=model_def, config=c, bn_group_size=c.multigrid.bn_group_size
+      )
+  )
   before = jax.device_get(state["params"])
   delta = {}
   for lr in (0.0, 0.01, 0.02):
     new, _ = step(state, batch, np.float32(lr))
-    delta[lr] = jax.tree.map(lambda a, b: np.asarray(a, np.float64) - b,
-                             jax.device_get(new["params"]), before)
+    delta[lr] = jax.tree.map(
+        lambda a, b: np.asarray(a, np.float64) - b, jax.device_get(new["params"]), before
+    )
   for d0, d1, d2 in zip(*(jax.tree.leaves(delta[k]) for k in (0.0, 0.01, 0.02))):
     np.testing.assert_array_equal(d0, 0.0)
     np.testing.assert_allclose(d2, 2 * d1, rtol=1e-3, atol=3e-7)
@@ -260,9 +289,21 @@ def test_sigkill_and_resume_is_bit_identical(reference, cache, tmp_path, kill_at
 def test_sigterm_saves_and_exits_cleanly(cache, tmp_path):
   workdir = tmp_path / "run"
   environ = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=8")
-  proc = subprocess.Popen([sys.executable, "-m", "mgjax.main", f"--workdir={workdir}", "--mode=train",
-                           *flags_of(cache)], cwd=REPO, env=environ, stdout=subprocess.PIPE,
-                          stderr=subprocess.STDOUT, text=True)
+  proc = subprocess.Popen(
+      [
+          sys.executable,
+          "-m",
+          "mgjax.main",
+          f"--workdir={workdir}",
+          "--mode=train",
+          *flags_of(cache),
+      ],
+      cwd=REPO,
+      env=environ,
+      stdout=subprocess.PIPE,
+      stderr=subprocess.STDOUT,
+      text=True,
+  )
   deadline = time.time() + 300
   while not (workdir / "checkpoints" / "4").exists() and time.time() < deadline:
     time.sleep(0.2)
@@ -278,11 +319,13 @@ def test_restore_onto_four_devices(reference, cache, tmp_path):
   """A checkpoint written on 8 devices resumes on a 4-device mesh."""
   workdir = tmp_path / "run"
   (workdir / "checkpoints").mkdir(parents=True)
-  os.symlink(os.path.join(reference["workdir"], "checkpoints", "12"),
-             workdir / "checkpoints" / "12")
+  os.symlink(
+      os.path.join(reference["workdir"], "checkpoints", "12"), workdir / "checkpoints" / "12"
+  )
   mesh = sharding.make_mesh(num_devices=4)
-  summary = train.train_and_evaluate(tiny_config(cache), str(workdir), evaluate_at_end=False,
-                                     mesh=mesh)
+  summary = train.train_and_evaluate(
+      tiny_config(cache), str(workdir), evaluate_at_end=False, mesh=mesh
+  )
   assert summary["start_step"] == 12
   step, resumed = saved(str(workdir))
   _, uninterrupted = saved(reference["workdir"], step)
@@ -292,8 +335,12 @@ def test_restore_onto_four_devices(reference, cache, tmp_path):
 def test_nonfinite_loss_stops_with_last_good_checkpoint(cache, tmp_path):
   workdir = str(tmp_path / "run")
   with pytest.raises(train.NonFiniteLossError, match="loss is"):
-    train.train_and_evaluate(tiny_config(cache, optim__base_lr=1e12, train__checkpoint_every_steps=1,
-                                         train__max_steps=6), workdir)
+    train.train_and_evaluate(
+        tiny_config(
+            cache, optim__base_lr=1e12, train__checkpoint_every_steps=1, train__max_steps=6
+        ),
+        workdir,
+    )
   step, state = saved(workdir)
   assert all(np.all(np.isfinite(x)) for x in jax.tree.leaves(state["params"]))
   assert step >= 1
@@ -307,8 +354,9 @@ def test_bad_config_fails_before_compiling(cache, tmp_path):
   out = run_main(cache, workdir, "--config.optim.lr_polcy=cosine")
   assert out.returncode != 0 and "lr_polcy" in out.stderr
   # The model is checked before the dataset is looked at (its cache is empty here).
-  out = run_main(cache, workdir, data__cache_dir=str(tmp_path / "no_data"),
-                 model__name="slowfast_r51_8x8")
+  out = run_main(
+      cache, workdir, data__cache_dir=str(tmp_path / "no_data"), model__name="slowfast_r51_8x8"
+  )
   assert out.returncode != 0 and "config.model.name: unknown model 'slowfast_r51_8x8'" in out.stderr
   assert not (tmp_path / "no_data").exists()
 
@@ -317,6 +365,7 @@ def test_init_from_checkpoint_reinitialises_a_different_head(reference, cache):
   """Fine-tuning: weights and BN statistics by path, a fresh classifier when the
   number of classes differs."""
   from mgjax.data import pipeline  # pylint: disable=g-import-not-at-top
+
   final, ref = saved(reference["workdir"])
   assert final == reference["summary"]["final_step"]
   mesh = sharding.make_mesh()
@@ -347,17 +396,33 @@ def test_init_from_checkpoint_reinitialises_a_different_head(reference, cache):
 def test_two_processes_equal_one_process(reference, cache, tmp_path):
   """2 processes x 4 CPU devices (jax.distributed on loopback) train like 1 x 8."""
   import socket  # pylint: disable=g-import-not-at-top
+
   with socket.socket() as sock:
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
   workdir = tmp_path / "run"
   environ = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=4")
-  procs = [subprocess.Popen(
-      [sys.executable, "-m", "mgjax.main", f"--workdir={workdir}", *flags_of(cache),
-       "--config.train.max_steps=5", f"--coordinator_address=127.0.0.1:{port}",
-       "--num_processes=2", f"--process_id={i}"],
-      cwd=REPO, env=environ, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-           for i in range(2)]
+  procs = [
+      subprocess.Popen(
+          [
+              sys.executable,
+              "-m",
+              "mgjax.main",
+              f"--workdir={workdir}",
+              *flags_of(cache),
+              "--config.train.max_steps=5",
+              f"--coordinator_address=127.0.0.1:{port}",
+              "--num_processes=2",
+              f"--process_id={i}",
+          ],
+          cwd=REPO,
+          env=environ,
+          stdout=subprocess.PIPE,
+          stderr=subprocess.STDOUT,
+          text=True,
+      )
+      for i in range(2)
+  ]
   outs = [p.communicate(timeout=600)[0] for p in procs]
   for p, out in zip(procs, outs):
     assert p.returncode == 0, out[-3000:]
@@ -370,8 +435,10 @@ def test_two_processes_equal_one_process(reference, cache, tmp_path):
   # SGD steps at LR up to 0.4 amplify that (measured: 1.2e-3 relative, 5% of one
   # step's change). A different batch or BN grouping would move the parameters by a
   # whole update, so compare with the size of the last step's change.
-  a, b, c = (np.concatenate([np.ravel(x) for x in jax.tree.leaves(t["params"])])
-             for t in (two, one, before))
+  a, b, c = (
+      np.concatenate([np.ravel(x) for x in jax.tree.leaves(t["params"])])
+      for t in (two, one, before)
+  )
   assert a.shape == b.shape
   assert np.linalg.norm(a - b) <= 0.2 * np.linalg.norm(b - c)
   # The evaluation on two hosts counts every video exactly once.
@@ -393,8 +460,9 @@ def test_restarts_from_jax_cache_alone_store_no_executable(reference, cache, tmp
   shutil.rmtree(steps_dir)
   for i in range(2):
     # The second run also asks for the libraries' INFO lines.
-    result = run_main(cache, str(tmp_path / f"run{i}"), "--mode=train", *["--verbosity=1"] * i,
-                      train__max_steps=2)
+    result = run_main(
+        cache, str(tmp_path / f"run{i}"), "--mode=train", *["--verbosity=1"] * i, train__max_steps=2
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     out = result.stdout + result.stderr
     assert "2 compiled or loaded" in out

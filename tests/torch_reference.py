@@ -56,21 +56,34 @@ from pytorchvideo.layers.nonlocal_net import create_nonlocal
 from pytorchvideo.models import hub
 from pytorchvideo.models.resnet import create_resnet
 from pytorchvideo.models.slowfast import create_slowfast
+
 # pylint: enable=g-import-not-at-top,wrong-import-position
 
-_R101_50_50 = (((1, 1, 1), (1, 1, 1), ((3, 1, 1),) * 6 + ((1, 1, 1),) * 17, (3, 1, 1)),
-               ((3, 1, 1), (3, 1, 1), ((3, 1, 1),) * 6 + ((1, 1, 1),) * 17, (3, 1, 1)))
+_R101_50_50 = (
+    ((1, 1, 1), (1, 1, 1), ((3, 1, 1),) * 6 + ((1, 1, 1),) * 17, (3, 1, 1)),
+    ((3, 1, 1), (3, 1, 1), ((3, 1, 1),) * 6 + ((1, 1, 1),) * 17, (3, 1, 1)),
+)
 _I3D_KERNELS = ((3, 1, 1), [(3, 1, 1), (1, 1, 1)], [(3, 1, 1), (1, 1, 1)], [(1, 1, 1), (3, 1, 1)])
 _NL_BLOCKS = {2: (1, 3), 3: (1, 3, 5)}  # PyTorchVideo block index of res3 / res4 → blocks
 
 
 def _slowfast(alpha, fusion_kernel, depth=50, **kw):
-  return create_slowfast(model_depth=depth, slowfast_fusion_conv_kernel_size=(fusion_kernel, 1, 1),
-                         slowfast_fusion_conv_stride=(alpha, 1, 1), **kw)
+  return create_slowfast(
+      model_depth=depth,
+      slowfast_fusion_conv_kernel_size=(fusion_kernel, 1, 1),
+      slowfast_fusion_conv_stride=(alpha, 1, 1),
+      **kw,
+  )
 
 
-def build(name: str, *, num_classes: int = 400, dropout_rate: float = 0.5,
-          any_size: bool = False, width: int = 64) -> nn.Module:
+def build(
+    name: str,
+    *,
+    num_classes: int = 400,
+    dropout_rate: float = 0.5,
+    any_size: bool = False,
+    width: int = 64,
+) -> nn.Module:
   """The PyTorchVideo model equivalent to mgjax model `name`.
 
   Args:
@@ -104,14 +117,21 @@ def build(name: str, *, num_classes: int = 400, dropout_rate: float = 0.5,
   elif name == "slowfast_r101_8x8_101_101_101":
     model = _slowfast(4, 5, 101, **kw)
   elif name in ("i3d_r50", "i3d_nl_r50"):
-    model = create_resnet(stem_conv_kernel_size=(5, 7, 7), stage1_pool=nn.MaxPool3d,
-                          stage_conv_a_kernel_size=_I3D_KERNELS, **kw)
+    model = create_resnet(
+        stem_conv_kernel_size=(5, 7, 7),
+        stage1_pool=nn.MaxPool3d,
+        stage_conv_a_kernel_size=_I3D_KERNELS,
+        **kw,
+    )
   elif name in ("slow_r50_8x8", "slow_r50_4x16", "i3d_paper_r50", "i3d_nl_paper_r50"):
     model = create_resnet(stem_conv_kernel_size=(1, 7, 7), **kw)
   elif name in ("c2d_r50", "c2d_nopool_r50"):
-    model = create_resnet(stem_conv_kernel_size=(1, 7, 7),
-                          stage1_pool=nn.MaxPool3d if name == "c2d_r50" else None,
-                          stage_conv_a_kernel_size=((1, 1, 1),) * 4, **kw)
+    model = create_resnet(
+        stem_conv_kernel_size=(1, 7, 7),
+        stage1_pool=nn.MaxPool3d if name == "c2d_r50" else None,
+        stage_conv_a_kernel_size=((1, 1, 1),) * 4,
+        **kw,
+    )
   else:
     raise ValueError(name)
   if nl:
@@ -121,16 +141,24 @@ def build(name: str, *, num_classes: int = 400, dropout_rate: float = 0.5,
       for i in ids:
         dim = stage.res_blocks[i].branch2.conv_c.out_channels
         stage.res_blocks[i] = nn.Sequential(
-            stage.res_blocks[i], create_nonlocal(dim_in=dim, dim_inner=dim // 2, pool_size=(1, 2, 2),
-                                                 instantiation="softmax"))
+            stage.res_blocks[i],
+            create_nonlocal(
+                dim_in=dim, dim_inner=dim // 2, pool_size=(1, 2, 2), instantiation="softmax"
+            ),
+        )
   return model
 
 
 def hub_model(name: str) -> nn.Module | None:
   """The PyTorchVideo hub builder's model (default arguments) for `name`, if any."""
-  table = {"slowfast_r50_8x8": hub.slowfast_r50, "slowfast_r101_8x8_101_101_101": hub.slowfast_r101,
-           "slowfast_r101_16x8": hub.slowfast_16x8_r101_50_50, "slow_r50_8x8": hub.slow_r50,
-           "c2d_r50": hub.c2d_r50, "i3d_r50": hub.i3d_r50}
+  table = {
+      "slowfast_r50_8x8": hub.slowfast_r50,
+      "slowfast_r101_8x8_101_101_101": hub.slowfast_r101,
+      "slowfast_r101_16x8": hub.slowfast_16x8_r101_50_50,
+      "slow_r50_8x8": hub.slow_r50,
+      "c2d_r50": hub.c2d_r50,
+      "i3d_r50": hub.i3d_r50,
+  }
   return table[name]() if name in table else None
 
 

@@ -47,7 +47,9 @@ def decode_crop_resize(frames: tf.Tensor, indices: tf.Tensor, box: tf.Tensor, si
   selected = tf.gather(frames, indices)
   decoded = tf.map_fn(
       lambda jpeg: tf.image.decode_and_crop_jpeg(jpeg, window, channels=3),
-      selected, fn_output_signature=tf.TensorSpec([None, None, 3], tf.uint8))
+      selected,
+      fn_output_signature=tf.TensorSpec([None, None, 3], tf.uint8),
+  )
   return resize(decoded, size)
 
 

@@ -50,8 +50,20 @@ from absl import logging
 
 from mgjax.data import frame_store
 
-VIDEO_EXTENSIONS = (".mp4", ".webm", ".avi", ".mkv", ".mov", ".m4v", ".mpg", ".mpeg", ".flv",
-                    ".wmv", ".3gp", ".ogv")
+VIDEO_EXTENSIONS = (
+    ".mp4",
+    ".webm",
+    ".avi",
+    ".mkv",
+    ".mov",
+    ".m4v",
+    ".mpg",
+    ".mpeg",
+    ".flv",
+    ".wmv",
+    ".3gp",
+    ".ogv",
+)
 MANIFEST_EXTENSIONS = (".csv", ".txt", ".tsv")
 _HEADER_WORDS = ("path", "video", "file", "filename", "video_path")
 
@@ -66,6 +78,7 @@ class VideoInput:
     labels: integer labels to record in the file.
     label_names: label names to record in the file.
   """
+
   source: str
   key: str
   labels: tuple[int, ...] = ()
@@ -75,6 +88,7 @@ class VideoInput:
 @dataclasses.dataclass
 class Failure:
   """An input that could not be converted."""
+
   source: str
   key: str
   reason: str
@@ -90,6 +104,7 @@ class Summary:
     failures: the inputs that failed, with reasons.
     total_in_store: videos in the store's manifest after the run.
   """
+
   converted: int = 0
   skipped: int = 0
   failures: list[Failure] = dataclasses.field(default_factory=list)
@@ -180,8 +195,11 @@ def list_inputs(input_path: str) -> list[VideoInput]:
           labels.append(int(field))
         except ValueError:
           names.append(field)
-      inputs.append(VideoInput(source=path, key=key_for(path, base), labels=tuple(labels),
-                               label_names=tuple(names)))
+      inputs.append(
+          VideoInput(
+              source=path, key=key_for(path, base), labels=tuple(labels), label_names=tuple(names)
+          )
+      )
   return inputs
 
 
@@ -214,9 +232,14 @@ def _target_size(height: int, width: int, short_side: int) -> tuple[int, int]:
   return max(1, round(height * scale)), short_side
 
 
-def decode_video(path: str, *, short_side: int = 256, quality: int = 90,
-                 min_frame_fraction: float = 0.9,
-                 threads: int = 0) -> tuple[list[bytes], int, int, float]:
+def decode_video(
+    path: str,
+    *,
+    short_side: int = 256,
+    quality: int = 90,
+    min_frame_fraction: float = 0.9,
+    threads: int = 0,
+) -> tuple[list[bytes], int, int, float]:
   """Decodes a video with PyAV into resized JPEG frames.
 
   Args:
@@ -271,8 +294,14 @@ def decode_video(path: str, *, short_side: int = 256, quality: int = 90,
   return frames, size[0], size[1], fps
 
 
-def convert_one(inp: VideoInput, store: str, short_side: int = 256, quality: int = 90,
-                min_frame_fraction: float = 0.9, threads: int = 0) -> dict:
+def convert_one(
+    inp: VideoInput,
+    store: str,
+    short_side: int = 256,
+    quality: int = 90,
+    min_frame_fraction: float = 0.9,
+    threads: int = 0,
+) -> dict:
   """Converts one video into the store; never raises.
 
   Args:
@@ -288,15 +317,33 @@ def convert_one(inp: VideoInput, store: str, short_side: int = 256, quality: int
   """
   try:
     frames, height, width, fps = decode_video(
-        inp.source, short_side=short_side, quality=quality,
-        min_frame_fraction=min_frame_fraction, threads=threads)
+        inp.source,
+        short_side=short_side,
+        quality=quality,
+        min_frame_fraction=min_frame_fraction,
+        threads=threads,
+    )
     record = frame_store.VideoRecord(
-        frames=frames, height=height, width=width, fps=fps, video_id=inp.key,
-        source=inp.source, labels=inp.labels, label_names=inp.label_names)
+        frames=frames,
+        height=height,
+        width=width,
+        fps=fps,
+        video_id=inp.key,
+        source=inp.source,
+        labels=inp.labels,
+        label_names=inp.label_names,
+    )
     frame_store.write(store, record)
     entry = frame_store.ManifestEntry(
-        key=inp.key, source=inp.source, num_frames=len(frames), fps=fps, height=height,
-        width=width, labels=inp.labels, label_names=inp.label_names)
+        key=inp.key,
+        source=inp.source,
+        num_frames=len(frames),
+        fps=fps,
+        height=height,
+        width=width,
+        labels=inp.labels,
+        label_names=inp.label_names,
+    )
     return {"entry": entry.to_json()}
   except ConvertError as e:
     return {"reason": str(e)}
@@ -331,8 +378,12 @@ def workers_skip_main() -> Iterator[None]:
       main.__dict__.update(saved)
 
 
-def _run_parallel(todo: Sequence[VideoInput], fn: Callable[[VideoInput], dict], workers: int,
-                  on_result: Callable[[VideoInput, dict], None]) -> None:
+def _run_parallel(
+    todo: Sequence[VideoInput],
+    fn: Callable[[VideoInput], dict],
+    workers: int,
+    on_result: Callable[[VideoInput, dict], None],
+) -> None:
   """Runs `fn` over the inputs in worker processes, surviving worker crashes.
 
   At most 2·workers videos are in flight. When a worker dies, the pool breaks and every
@@ -390,9 +441,16 @@ def _exists(path: str) -> bool:
   return os.path.exists(path)
 
 
-def convert(inputs: Sequence[VideoInput], store: str, *, workers: int | None = None,
-            short_side: int = 256, quality: int = 90, min_frame_fraction: float = 0.9,
-            progress: bool = True) -> Summary:
+def convert(
+    inputs: Sequence[VideoInput],
+    store: str,
+    *,
+    workers: int | None = None,
+    short_side: int = 256,
+    quality: int = 90,
+    min_frame_fraction: float = 0.9,
+    progress: bool = True,
+) -> Summary:
   """Converts videos into a frame store, skipping those already there.
 
   Args:
@@ -419,7 +477,9 @@ def convert(inputs: Sequence[VideoInput], store: str, *, workers: int | None = N
   todo, seen = [], set()
   for inp in inputs:
     if inp.key in seen:
-      summary.failures.append(Failure(inp.source, inp.key, "duplicate key: another input has the same key"))
+      summary.failures.append(
+          Failure(inp.source, inp.key, "duplicate key: another input has the same key")
+      )
       continue
     seen.add(inp.key)
     if inp.key in existing and _exists(frame_store.video_path(store, inp.key)):
@@ -433,9 +493,12 @@ def convert(inputs: Sequence[VideoInput], store: str, *, workers: int | None = N
   # Each finished video is appended to the manifest at once, so an interrupted run
   # resumes where it stopped (object stores cannot append: remote stores only get the
   # final manifest).
-  log = None if remote else open(frame_store.join(store, frame_store.MANIFEST), "a", encoding="utf-8")
-  bar = tqdm.tqdm(total=len(todo), unit="video", disable=not progress, file=sys.stderr,
-                  dynamic_ncols=True)
+  log = (
+      None if remote else open(frame_store.join(store, frame_store.MANIFEST), "a", encoding="utf-8")
+  )
+  bar = tqdm.tqdm(
+      total=len(todo), unit="video", disable=not progress, file=sys.stderr, dynamic_ncols=True
+  )
 
   def on_result(inp: VideoInput, result: dict) -> None:
     if "entry" in result:
@@ -464,7 +527,8 @@ def convert(inputs: Sequence[VideoInput], store: str, *, workers: int | None = N
     frame_store.write_manifest(store, existing.values())
     frame_store.atomic_write(
         frame_store.join(store, frame_store.FAILED),
-        "".join(json.dumps(dataclasses.asdict(f), sort_keys=True) + "\n" for f in summary.failures))
+        "".join(json.dumps(dataclasses.asdict(f), sort_keys=True) + "\n" for f in summary.failures),
+    )
   summary.total_in_store = len(existing)
   return summary
 
@@ -472,6 +536,7 @@ def convert(inputs: Sequence[VideoInput], store: str, *, workers: int | None = N
 @dataclasses.dataclass(frozen=True)
 class _ConvertFn:
   """`convert_one` with its options bound; a picklable callable for worker processes."""
+
   store: str
   short_side: int
   quality: int
@@ -479,14 +544,17 @@ class _ConvertFn:
   threads: int
 
   def __call__(self, inp: VideoInput) -> dict:
-    return convert_one(inp, self.store, self.short_side, self.quality, self.min_frame_fraction,
-                       self.threads)
+    return convert_one(
+        inp, self.store, self.short_side, self.quality, self.min_frame_fraction, self.threads
+    )
 
 
 def format_summary(summary: Summary, store: str) -> str:
   """A human-readable report of a run."""
-  lines = [f"converted {summary.converted}, skipped {summary.skipped} (already in the store), "
-           f"failed {len(summary.failures)}; the store holds {summary.total_in_store} videos."]
+  lines = [
+      f"converted {summary.converted}, skipped {summary.skipped} (already in the store), "
+      f"failed {len(summary.failures)}; the store holds {summary.total_in_store} videos."
+  ]
   for reason, n in sorted(summary.failure_counts().items()):
     lines.append(f"  {reason}: {n}")
   for f in summary.failures[:20]:
@@ -505,15 +573,29 @@ def format_summary(summary: Summary, store: str) -> str:
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
   """Parses the command line (argparse, so that importing this module defines no
   global flags that could collide with another CLI's)."""
-  p = argparse.ArgumentParser(prog="python -m mgjax.data.convert", description=__doc__.split("\n\n")[0])
-  p.add_argument("--input", required=True, help="Video directory or csv/txt manifest (path[,label...]).")
+  p = argparse.ArgumentParser(
+      prog="python -m mgjax.data.convert", description=__doc__.split("\n\n")[0]
+  )
+  p.add_argument(
+      "--input", required=True, help="Video directory or csv/txt manifest (path[,label...])."
+  )
   p.add_argument("--output", required=True, help="Frame store directory.")
-  p.add_argument("--workers", type=int, default=None,
-                 help="Worker processes (default: all cores; 0: in this process).")
-  p.add_argument("--short_side", type=int, default=256, help="Stored short side in pixels (0 = keep).")
+  p.add_argument(
+      "--workers",
+      type=int,
+      default=None,
+      help="Worker processes (default: all cores; 0: in this process).",
+  )
+  p.add_argument(
+      "--short_side", type=int, default=256, help="Stored short side in pixels (0 = keep)."
+  )
   p.add_argument("--quality", type=int, default=90, help="JPEG quality.")
-  p.add_argument("--min_frame_fraction", type=float, default=0.9,
-                 help="Videos decoding fewer than this fraction of their announced frames are truncated.")
+  p.add_argument(
+      "--min_frame_fraction",
+      type=float,
+      default=0.9,
+      help="Videos decoding fewer than this fraction of their announced frames are truncated.",
+  )
   p.add_argument("--no_progress", action="store_true", help="No progress bar.")
   return p.parse_args(argv)
 
@@ -524,9 +606,15 @@ def main(argv: Sequence[str] | None = None) -> int:
   logging.set_verbosity(logging.ERROR)  # The summary lists the failures.
   inputs = list_inputs(args.input)
   print(f"{len(inputs)} videos in {args.input}", file=sys.stderr)
-  summary = convert(inputs, args.output, workers=args.workers, short_side=args.short_side,
-                    quality=args.quality, min_frame_fraction=args.min_frame_fraction,
-                    progress=not args.no_progress)
+  summary = convert(
+      inputs,
+      args.output,
+      workers=args.workers,
+      short_side=args.short_side,
+      quality=args.quality,
+      min_frame_fraction=args.min_frame_fraction,
+      progress=not args.no_progress,
+  )
   print(format_summary(summary, args.output))
   return 0
 
@@ -535,4 +623,5 @@ if __name__ == "__main__":
   # Run the imported module, not `__main__`: worker processes unpickle their function
   # by module name and do not import `__main__` (see `workers_skip_main`).
   from mgjax.data import convert as _module  # pylint: disable=g-import-not-at-top
+
   sys.exit(_module.main())

@@ -64,6 +64,7 @@ class VideoList:
       when a flip keeps every label.
     missing: keys named by the annotations that the store lacks.
   """
+
   files: list[str]
   keys: list[str]
   labels: list[tuple[int, ...]]
@@ -92,7 +93,9 @@ class VideoList:
     """The first n videos (n <= 0 keeps all)."""
     if n <= 0 or n >= len(self):
       return self
-    return dataclasses.replace(self, files=self.files[:n], keys=self.keys[:n], labels=self.labels[:n])
+    return dataclasses.replace(
+        self, files=self.files[:n], keys=self.keys[:n], labels=self.labels[:n]
+    )
 
 
 # ----------------------------------------------------------------------------------------
@@ -169,8 +172,13 @@ class _Store:
         return k
     return None
 
-  def build(self, entries: Sequence[tuple[str, tuple[int, ...]]], class_names: Sequence[str],
-            multi_label: bool = False, flip_map: np.ndarray | None = None) -> VideoList:
+  def build(
+      self,
+      entries: Sequence[tuple[str, tuple[int, ...]]],
+      class_names: Sequence[str],
+      multi_label: bool = False,
+      flip_map: np.ndarray | None = None,
+  ) -> VideoList:
     files, keys, labels, missing = [], [], [], []
     for path, ls in entries:
       key = self.resolve(path)
@@ -180,8 +188,15 @@ class _Store:
       files.append(frame_store.video_path(self.root, key))
       keys.append(key)
       labels.append(tuple(ls))
-    return VideoList(files=files, keys=keys, labels=labels, class_names=list(class_names),
-                     multi_label=multi_label, flip_map=flip_map, missing=missing)
+    return VideoList(
+        files=files,
+        keys=keys,
+        labels=labels,
+        class_names=list(class_names),
+        multi_label=multi_label,
+        flip_map=flip_map,
+        missing=missing,
+    )
 
 
 def flip_map_from_pairs(num_classes: int, pairs: Sequence[Sequence[int]]) -> np.ndarray | None:
@@ -279,7 +294,9 @@ def kinetics(root: str, split: str) -> VideoList:
   for p, l in rows:
     entries.append((p, (int(l) if numeric else index[l],)))
   store = _Store(root)
-  return store.build(entries, class_names, flip_map=flip_map_from_pairs(len(class_names), flip_pairs))
+  return store.build(
+      entries, class_names, flip_map=flip_map_from_pairs(len(class_names), flip_pairs)
+  )
 
 
 def _stored_keys(root: str) -> set[str]:
@@ -288,11 +305,12 @@ def _stored_keys(root: str) -> set[str]:
   walk = _gfile().walk if frame_store.is_remote(directory) else os.walk
   keys = set()
   for parent, _, names in walk(directory):
-    relative = posixpath.relpath(str(parent).rstrip("/").replace(os.sep, "/"),
-                                 directory.rstrip("/").replace(os.sep, "/"))
+    relative = posixpath.relpath(
+        str(parent).rstrip("/").replace(os.sep, "/"), directory.rstrip("/").replace(os.sep, "/")
+    )
     for name in names:
       if name.endswith(frame_store.FILE_SUFFIX):
-        key = posixpath.join(relative, name[:-len(frame_store.FILE_SUFFIX)])
+        key = posixpath.join(relative, name[: -len(frame_store.FILE_SUFFIX)])
         keys.add(posixpath.normpath(key))
   return keys
 
@@ -324,8 +342,9 @@ def ssv2(root: str, split: str) -> VideoList:
     raise ValueError(f"Something-Something V2 split {split!r}: use one of {sorted(_SSV2_SPLITS)}")
   label_map = json.loads(_read(find_annotation(root, "something-something-v2-labels.json")))
   class_names = [n for n, _ in sorted(label_map.items(), key=lambda kv: int(kv[1]))]
-  annotations = json.loads(_read(find_annotation(
-      root, f"something-something-v2-{_SSV2_SPLITS[split]}.json")))
+  annotations = json.loads(
+      _read(find_annotation(root, f"something-something-v2-{_SSV2_SPLITS[split]}.json"))
+  )
   entries = []
   for a in annotations:
     template = a["template"].replace("[", "").replace("]", "")
@@ -366,8 +385,11 @@ def charades(root: str, split: str) -> VideoList:
   if split not in _CHARADES_SPLITS:
     raise ValueError(f"Charades split {split!r}: use one of {sorted(_CHARADES_SPLITS)}")
   class_lines = _read(find_annotation(root, "Charades_v1_classes.txt")).splitlines()
-  class_names = [l.strip().split(" ", 1)[1] if " " in l.strip() else l.strip()
-                 for l in class_lines if l.strip()]
+  class_names = [
+      l.strip().split(" ", 1)[1] if " " in l.strip() else l.strip()
+      for l in class_lines
+      if l.strip()
+  ]
   text = _read(find_annotation(root, f"Charades_v1_{_CHARADES_SPLITS[split]}.csv"))
   entries = []
   for r in csv.DictReader(io.StringIO(text)):
@@ -401,15 +423,25 @@ def load(config, split: str | None = None, *, root: str | None = None) -> VideoL
     raise ValueError(f"config.data.dataset = {dataset!r}: no reader (known: {sorted(_READERS)})")
   root = root or config.data.root
   if not root:
-    raise ValueError("config.data.root is empty: set it to the frame store directory"
-                     " (the synthetic dataset sets it from synthetic.ensure_dataset)")
+    raise ValueError(
+        "config.data.root is empty: set it to the frame store directory"
+        " (the synthetic dataset sets it from synthetic.ensure_dataset)"
+    )
   split = split or config.data.train_split
   videos = _READERS[dataset](root, split)
   total = len(videos) + len(videos.missing)
   if videos.missing:
-    logging.warning("%s/%s: %d of %d videos are missing from the frame store %s (e.g. %s);"
-                    " training uses the %d present.", dataset, split, len(videos.missing), total,
-                    root, ", ".join(videos.missing[:3]), len(videos))
+    logging.warning(
+        "%s/%s: %d of %d videos are missing from the frame store %s (e.g. %s);"
+        " training uses the %d present.",
+        dataset,
+        split,
+        len(videos.missing),
+        total,
+        root,
+        ", ".join(videos.missing[:3]),
+        len(videos),
+    )
   else:
     logging.info("%s/%s: all %d videos present in %s.", dataset, split, total, root)
   if not len(videos):

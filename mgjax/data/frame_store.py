@@ -75,6 +75,7 @@ class VideoRecord:
     labels: integer labels given to the converter (may be empty).
     label_names: label names given to the converter (may be empty).
   """
+
   frames: list[bytes]
   height: int
   width: int
@@ -99,6 +100,7 @@ class ManifestEntry:
     labels: integer labels given to the converter.
     label_names: label names given to the converter.
   """
+
   key: str
   source: str
   num_frames: int
@@ -124,6 +126,7 @@ class ManifestEntry:
 def import_tf():
   """Imports TensorFlow with accelerators hidden from it (JAX owns them) and returns it."""
   import tensorflow as tf  # pylint: disable=g-import-not-at-top
+
   try:
     tf.config.set_visible_devices([], "GPU")
   except RuntimeError:  # Devices already initialised: somebody hid them (or chose) before.
@@ -175,19 +178,22 @@ def serialize(record: VideoRecord) -> bytes:
   feature = tf.train.Feature
   as_bytes = lambda values: feature(bytes_list=tf.train.BytesList(value=list(values)))
   as_ints = lambda values: feature(int64_list=tf.train.Int64List(value=[int(v) for v in values]))
-  context = tf.train.Features(feature={
-      ID: as_bytes([record.video_id.encode("utf-8")]),
-      SOURCE: as_bytes([record.source.encode("utf-8")]),
-      LABELS: as_ints(record.labels),
-      LABEL_NAMES: as_bytes(n.encode("utf-8") for n in record.label_names),
-      FPS: feature(float_list=tf.train.FloatList(value=[float(record.fps)])),
-      NUM_FRAMES: as_ints([len(record.frames)]),
-      HEIGHT: as_ints([record.height]),
-      WIDTH: as_ints([record.width]),
-  })
+  context = tf.train.Features(
+      feature={
+          ID: as_bytes([record.video_id.encode("utf-8")]),
+          SOURCE: as_bytes([record.source.encode("utf-8")]),
+          LABELS: as_ints(record.labels),
+          LABEL_NAMES: as_bytes(n.encode("utf-8") for n in record.label_names),
+          FPS: feature(float_list=tf.train.FloatList(value=[float(record.fps)])),
+          NUM_FRAMES: as_ints([len(record.frames)]),
+          HEIGHT: as_ints([record.height]),
+          WIDTH: as_ints([record.width]),
+      }
+  )
   frames = tf.train.FeatureList(feature=[as_bytes([f]) for f in record.frames])
   example = tf.train.SequenceExample(
-      context=context, feature_lists=tf.train.FeatureLists(feature_list={FRAMES: frames}))
+      context=context, feature_lists=tf.train.FeatureLists(feature_list={FRAMES: frames})
+  )
   return example.SerializeToString()
 
 

@@ -61,6 +61,7 @@ tf = frame_store.import_tf()  # Accelerators stay with JAX.
 
 MAX_ATTEMPTS = 4  # Videos tried for one clip before giving up with a black clip.
 
+
 def eval_views(config) -> tuple[int, int, int]:
   """Resolves the eval preset.
 
@@ -72,10 +73,15 @@ def eval_views(config) -> tuple[int, int, int]:
   """
   e = config.eval
   if e.preset not in config_lib.EVAL_PRESETS:
-    raise ValueError(f"config.eval.preset = {e.preset!r}: use one of {sorted(config_lib.EVAL_PRESETS)}")
+    raise ValueError(
+        f"config.eval.preset = {e.preset!r}: use one of {sorted(config_lib.EVAL_PRESETS)}"
+    )
   views, crops, size = config_lib.EVAL_PRESETS[e.preset]
-  return (int(views or e.num_temporal_views), int(crops or e.num_spatial_crops),
-          int(size or e.crop_size))
+  return (
+      int(views or e.num_temporal_views),
+      int(crops or e.num_spatial_crops),
+      int(size or e.crop_size),
+  )
 
 
 def prepare(config):
@@ -98,13 +104,20 @@ def prepare(config):
       if not config.data.root:
         config.data.root = synthetic.ensure_dataset(config)
       if config.model.num_classes != synthetic.NUM_CLASSES:
-        logging.info("Synthetic dataset: model.num_classes %d -> %d.", config.model.num_classes,
-                     synthetic.NUM_CLASSES)
+        logging.info(
+            "Synthetic dataset: model.num_classes %d -> %d.",
+            config.model.num_classes,
+            synthetic.NUM_CLASSES,
+        )
         config.model.num_classes = synthetic.NUM_CLASSES
     n = len(datasets.load(config, config.data.train_split))
     if n != config.data.num_train_examples:
-      logging.warning("data.num_train_examples %d -> %d (the training videos in %s).",
-                      config.data.num_train_examples, n, config.data.root)
+      logging.warning(
+          "data.num_train_examples %d -> %d (the training videos in %s).",
+          config.data.num_train_examples,
+          n,
+          config.data.root,
+      )
       config.data.num_train_examples = n
   return config
 
@@ -124,9 +137,13 @@ class _Source:
   @classmethod
   def of(cls, videos: datasets.VideoList) -> "_Source":
     labels = videos.label_array()
-    return cls(files=tf.constant(videos.files), labels=tf.constant(labels),
-               flip_map=None if videos.flip_map is None else tf.constant(videos.flip_map, tf.int32),
-               num_videos=len(videos), zero_label=tf.zeros(labels.shape[1:], labels.dtype))
+    return cls(
+        files=tf.constant(videos.files),
+        labels=tf.constant(labels),
+        flip_map=None if videos.flip_map is None else tf.constant(videos.flip_map, tf.int32),
+        num_videos=len(videos),
+        zero_label=tf.zeros(labels.shape[1:], labels.dtype),
+    )
 
 
 def _load_video(source: _Source, video) -> dict[str, tf.Tensor]:
@@ -171,18 +188,33 @@ def _check_num_examples(config, videos: datasets.VideoList) -> None:
     raise ValueError(
         f"config.data.num_train_examples = {n} but the training split has {len(videos)} videos"
         " in the frame store: set it to the split's size, or use `prepare(config)` (the plan"
-        " counts epochs in it)")
+        " counts epochs in it)"
+    )
 
 
 # ----------------------------------------------------------------------------------------
 # Training clips from a per-step table.
 
-_TABLE_COLUMNS = ("batch_size", "num_frames", "crop_size", "stride_lo", "stride_hi", "jitter_lo",
-                  "jitter_hi", "example_offset")
+_TABLE_COLUMNS = (
+    "batch_size",
+    "num_frames",
+    "crop_size",
+    "stride_lo",
+    "stride_hi",
+    "jitter_lo",
+    "jitter_hi",
+    "example_offset",
+)
 
 
-def train_clip(config, record: dict[str, tf.Tensor], label: tf.Tensor, key: tf.Tensor,
-               row: dict[str, Any], flip_map: tf.Tensor | None = None) -> dict[str, tf.Tensor]:
+def train_clip(
+    config,
+    record: dict[str, tf.Tensor],
+    label: tf.Tensor,
+    key: tf.Tensor,
+    row: dict[str, Any],
+    flip_map: tf.Tensor | None = None,
+) -> dict[str, tf.Tensor]:
   """The training clip of a parsed video for one clip key: sampling, crop, flip.
 
   Shared by the pipeline and by users of the TFDS dataset (whose examples carry the
@@ -205,19 +237,31 @@ def train_clip(config, record: dict[str, tf.Tensor], label: tf.Tensor, key: tf.T
   segment = config.data.sampling == "segment"
   t, s = row["num_frames"], row["crop_size"]
   draws = sampling.train_draws(
-      key, clip_frames=t, stride_range=(row["stride_lo"], row["stride_hi"]),
-      jitter_range=(row["jitter_lo"], row["jitter_hi"]), flip=config.data.flip, segment=segment)
+      key,
+      clip_frames=t,
+      stride_range=(row["stride_lo"], row["stride_hi"]),
+      jitter_range=(row["jitter_lo"], row["jitter_hi"]),
+      flip=config.data.flip,
+      segment=segment,
+  )
   if segment:
     indices = sampling.segment_indices(record["num_frames"], t, draws["start"])
   else:
     indices = sampling.stride_indices(record["num_frames"], t, draws["stride"], draws["start"])
-  box = sampling.train_crop(record["height"], record["width"], s, draws["scale"], draws["u_y"],
-                            draws["u_x"])
+  box = sampling.train_crop(
+      record["height"], record["width"], s, draws["scale"], draws["u_y"], draws["u_x"]
+  )
   clip = augment.decode_crop_resize(record["frames"], indices, box, s)
   clip = augment.horizontal_flip(clip, draws["flip"])
-  return dict(video=clip, label=augment.flip_labels(label, draws["flip"], flip_map),
-              frame_indices=indices, crop=box, flipped=draws["flip"], scale=draws["scale"],
-              stride=tf.constant(0, tf.int32) if segment else draws["stride"])
+  return dict(
+      video=clip,
+      label=augment.flip_labels(label, draws["flip"], flip_map),
+      frame_indices=indices,
+      crop=box,
+      flipped=draws["flip"],
+      scale=draws["scale"],
+      stride=tf.constant(0, tf.int32) if segment else draws["stride"],
+  )
 
 
 def _attempted_videos(config, source: _Source, k, domain: int) -> tf.Tensor:
@@ -225,13 +269,28 @@ def _attempted_videos(config, source: _Source, k, domain: int) -> tf.Tensor:
   seed = int(config.seed)
   key = sampling.clip_key(seed, k, domain)
   first = sampling.video_index(k, source.num_videos, seed, domain)
-  return tf.cast(tf.stack([first] + [
-      sampling.replacement_video(key, first, a, source.num_videos) for a in range(1, MAX_ATTEMPTS)
-  ]), tf.int32)
+  return tf.cast(
+      tf.stack(
+          [first]
+          + [
+              sampling.replacement_video(key, first, a, source.num_videos)
+              for a in range(1, MAX_ATTEMPTS)
+          ]
+      ),
+      tf.int32,
+  )
 
 
-def _train_clip(config, source: _Source, row: dict[str, tf.Tensor], step, k, attempt,
-                domain: int, with_metadata: bool) -> dict[str, tf.Tensor]:
+def _train_clip(
+    config,
+    source: _Source,
+    row: dict[str, tf.Tensor],
+    step,
+    k,
+    attempt,
+    domain: int,
+    with_metadata: bool,
+) -> dict[str, tf.Tensor]:
   """Loads example k of the run (attempt > 0: its replacement video)."""
   key = sampling.clip_key(int(config.seed), k, domain)
   tried = _attempted_videos(config, source, k, domain)
@@ -240,40 +299,66 @@ def _train_clip(config, source: _Source, row: dict[str, tf.Tensor], step, k, att
   clip = train_clip(config, record, tf.gather(source.labels, video), key, row, source.flip_map)
   # The attempts before this one failed.
   bad = tf.where(tf.range(MAX_ATTEMPTS, dtype=tf.int64) < attempt, tried, -1)
-  out = dict(video=clip.pop("video"), label=clip.pop("label"),
-             failed=tf.cast(attempt > 0, tf.int32), bad_videos=bad, step=step)
+  out = dict(
+      video=clip.pop("video"),
+      label=clip.pop("label"),
+      failed=tf.cast(attempt > 0, tf.int32),
+      bad_videos=bad,
+      step=step,
+  )
   if with_metadata:
     out.update(clip, example=k, video_index=tf.cast(video, tf.int64))
   return out
 
 
-def _black_clip(config, source: _Source, row, step, k, domain: int,
-                with_metadata: bool) -> dict[str, tf.Tensor]:
+def _black_clip(
+    config, source: _Source, row, step, k, domain: int, with_metadata: bool
+) -> dict[str, tf.Tensor]:
   t, s = row["num_frames"], row["crop_size"]
-  out = dict(video=tf.zeros(tf.stack([t, s, s, 3]), tf.uint8), label=source.zero_label,
-             failed=tf.constant(1, tf.int32), bad_videos=_attempted_videos(config, source, k, domain),
-             step=step)
+  out = dict(
+      video=tf.zeros(tf.stack([t, s, s, 3]), tf.uint8),
+      label=source.zero_label,
+      failed=tf.constant(1, tf.int32),
+      bad_videos=_attempted_videos(config, source, k, domain),
+      step=step,
+  )
   if with_metadata:
-    out.update(example=k, video_index=tf.constant(-1, tf.int64),
-               frame_indices=tf.zeros([t], tf.int32), crop=tf.zeros([3], tf.int32),
-               flipped=tf.constant(False), scale=tf.constant(0, tf.int32),
-               stride=tf.constant(0, tf.int32))
+    out.update(
+        example=k,
+        video_index=tf.constant(-1, tf.int64),
+        frame_indices=tf.zeros([t], tf.int32),
+        crop=tf.zeros([3], tf.int32),
+        flipped=tf.constant(False),
+        scale=tf.constant(0, tf.int32),
+        stride=tf.constant(0, tf.int32),
+    )
   return out
 
 
-def _table_dataset(config, videos: datasets.VideoList, table: dict[str, np.ndarray],
-                   first_step: int, process_index: int, process_count: int, domain: int,
-                   with_metadata: bool) -> tf.data.Dataset:
+def _table_dataset(
+    config,
+    videos: datasets.VideoList,
+    table: dict[str, np.ndarray],
+    first_step: int,
+    process_index: int,
+    process_count: int,
+    domain: int,
+    with_metadata: bool,
+) -> tf.data.Dataset:
   """Batches for the steps of a table (row i = step first_step + i)."""
   if not 0 <= process_index < process_count:
     raise ValueError(f"process_index {process_index} outside [0, {process_count})")
   batch = np.asarray(table["batch_size"], np.int64)
   if np.any(batch % process_count):
-    raise ValueError(f"global batch sizes {sorted(set(batch.tolist()))} must divide by the"
-                     f" {process_count} processes")
+    raise ValueError(
+        f"global batch sizes {sorted(set(batch.tolist()))} must divide by the"
+        f" {process_count} processes"
+    )
   source = _Source.of(videos)
-  cols = {c: tf.constant(np.asarray(table[c], np.int64 if c == "example_offset" else np.int32))
-          for c in _TABLE_COLUMNS}
+  cols = {
+      c: tf.constant(np.asarray(table[c], np.int64 if c == "example_offset" else np.int32))
+      for c in _TABLE_COLUMNS
+  }
   local = tf.constant(batch // process_count, tf.int64)
   num_rows = len(batch)
 
@@ -289,21 +374,30 @@ def _table_dataset(config, videos: datasets.VideoList, table: dict[str, np.ndarr
   def clip_with_retries(step, k):
     row = row_of(step)
     attempts = tf.data.Dataset.range(MAX_ATTEMPTS).map(
-        lambda a: _train_clip(config, source, row, step, k, a, domain, with_metadata))
-    return _first_success(attempts, _black_clip(config, source, row, step, k, domain,
-                                                with_metadata))
+        lambda a: _train_clip(config, source, row, step, k, a, domain, with_metadata)
+    )
+    return _first_success(
+        attempts, _black_clip(config, source, row, step, k, domain, with_metadata)
+    )
 
   width = _parallelism(config)
   ds = tf.data.Dataset.range(first_step, first_step + num_rows).flat_map(examples_of_step)
-  ds = ds.interleave(clip_with_retries, cycle_length=width, block_length=1,
-                     num_parallel_calls=width, deterministic=True)
+  ds = ds.interleave(
+      clip_with_retries,
+      cycle_length=width,
+      block_length=1,
+      num_parallel_calls=width,
+      deterministic=True,
+  )
 
   def window_size(step):
     return tf.gather(local, step - first_step)
 
-  ds = ds.group_by_window(key_func=lambda el: el["step"],
-                          reduce_func=lambda step, w: w.batch(window_size(step)),
-                          window_size_func=window_size)
+  ds = ds.group_by_window(
+      key_func=lambda el: el["step"],
+      reduce_func=lambda step, w: w.batch(window_size(step)),
+      window_size_func=window_size,
+  )
 
   def finish(b):
     b = dict(b)
@@ -317,10 +411,18 @@ def _table_dataset(config, videos: datasets.VideoList, table: dict[str, np.ndarr
   return _options(config, ds).prefetch(2)
 
 
-def train_dataset(config, plan, start_step: int = 0, process_index: int = 0,
-                  process_count: int = 1, *, videos: datasets.VideoList | None = None,
-                  stop_step: int | None = None, with_metadata: bool = False,
-                  as_numpy: bool = True):
+def train_dataset(
+    config,
+    plan,
+    start_step: int = 0,
+    process_index: int = 0,
+    process_count: int = 1,
+    *,
+    videos: datasets.VideoList | None = None,
+    stop_step: int | None = None,
+    with_metadata: bool = False,
+    as_numpy: bool = True,
+):
   """The training batches of steps [start_step, stop_step) of a plan.
 
   Args:
@@ -343,15 +445,31 @@ def train_dataset(config, plan, start_step: int = 0, process_index: int = 0,
     videos = datasets.load(config, config.data.train_split)
   _check_num_examples(config, videos)
   table = plan.step_table(start_step, stop_step)
-  ds = _table_dataset(config, videos, table, start_step, process_index, process_count,
-                      sampling.TRAIN_DOMAIN, with_metadata)
+  ds = _table_dataset(
+      config,
+      videos,
+      table,
+      start_step,
+      process_index,
+      process_count,
+      sampling.TRAIN_DOMAIN,
+      with_metadata,
+  )
   return ds.as_numpy_iterator() if as_numpy else ds
 
 
-def precise_bn_dataset(config, plan, num_batches: int | None = None, process_index: int = 0,
-                       process_count: int = 1, *, key: int = 0,
-                       videos: datasets.VideoList | None = None, with_metadata: bool = False,
-                       as_numpy: bool = True):
+def precise_bn_dataset(
+    config,
+    plan,
+    num_batches: int | None = None,
+    process_index: int = 0,
+    process_count: int = 1,
+    *,
+    key: int = 0,
+    videos: datasets.VideoList | None = None,
+    with_metadata: bool = False,
+    as_numpy: bool = True,
+):
   """Batches at the base shape (no short cycle) to recompute BN statistics.
 
   The clips come from their own stream (`sampling.PRECISE_BN_DOMAIN`), keyed by `key`
@@ -378,12 +496,26 @@ def precise_bn_dataset(config, plan, num_batches: int | None = None, process_ind
   b0, t0, s0 = plan.base_shape
   tau = int(config.data.sampling_rate)
   lo, hi = config.data.jitter_scales
-  table = dict(batch_size=np.full(n, b0), num_frames=np.full(n, t0), crop_size=np.full(n, s0),
-               stride_lo=np.full(n, tau), stride_hi=np.full(n, tau), jitter_lo=np.full(n, lo),
-               jitter_hi=np.full(n, hi),
-               example_offset=int(key) * n * b0 + np.arange(n, dtype=np.int64) * b0)
-  ds = _table_dataset(config, videos, table, 0, process_index, process_count,
-                      sampling.PRECISE_BN_DOMAIN, with_metadata)
+  table = dict(
+      batch_size=np.full(n, b0),
+      num_frames=np.full(n, t0),
+      crop_size=np.full(n, s0),
+      stride_lo=np.full(n, tau),
+      stride_hi=np.full(n, tau),
+      jitter_lo=np.full(n, lo),
+      jitter_hi=np.full(n, hi),
+      example_offset=int(key) * n * b0 + np.arange(n, dtype=np.int64) * b0,
+  )
+  ds = _table_dataset(
+      config,
+      videos,
+      table,
+      0,
+      process_index,
+      process_count,
+      sampling.PRECISE_BN_DOMAIN,
+      with_metadata,
+  )
   return ds.as_numpy_iterator() if as_numpy else ds
 
 
@@ -391,8 +523,9 @@ def precise_bn_dataset(config, plan, num_batches: int | None = None, process_ind
 # Evaluation.
 
 
-def _eval_runs(num_videos: int, views_per_video: int, global_batch: int, process_index: int,
-               process_count: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+def _eval_runs(
+    num_videos: int, views_per_video: int, global_batch: int, process_index: int, process_count: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
   """This host's views as runs of consecutive views of one video.
 
   Global view j (video j // V, view j % V) of step q sits at position j - q·Be of the
@@ -423,8 +556,7 @@ def _eval_runs(num_videos: int, views_per_video: int, global_batch: int, process
       runs_a.append(j - v * views_per_video)
       runs_n.append(end - j)
       j = end
-  return (np.array(runs_v, np.int64), np.array(runs_a, np.int32), np.array(runs_n, np.int32),
-          steps)
+  return (np.array(runs_v, np.int64), np.array(runs_a, np.int32), np.array(runs_n, np.int32), steps)
 
 
 def num_eval_steps(config, num_videos: int) -> int:
@@ -443,9 +575,16 @@ def eval_videos(config, split: str | None = None) -> datasets.VideoList:
   return videos.take(int(config.eval.max_videos))
 
 
-def eval_dataset(config, process_index: int = 0, process_count: int = 1, *,
-                 split: str | None = None, videos: datasets.VideoList | None = None,
-                 with_metadata: bool = False, as_numpy: bool = True):
+def eval_dataset(
+    config,
+    process_index: int = 0,
+    process_count: int = 1,
+    *,
+    split: str | None = None,
+    videos: datasets.VideoList | None = None,
+    with_metadata: bool = False,
+    as_numpy: bool = True,
+):
   """Multi-view test batches: every view of every video exactly once over all hosts.
 
   Views are ordered video by video (temporal view major, spatial crop minor) and cut
@@ -469,8 +608,9 @@ def eval_dataset(config, process_index: int = 0, process_count: int = 1, *,
     videos = eval_videos(config, split)
   global_batch = int(config.eval.batch_size)
   if global_batch % process_count:
-    raise ValueError(f"config.eval.batch_size = {global_batch} must divide by the {process_count}"
-                     " processes")
+    raise ValueError(
+        f"config.eval.batch_size = {global_batch} must divide by the {process_count}" " processes"
+    )
   num_t, num_c, size = eval_views(config)
   t = int(config.data.num_frames)
   stride = int(config.data.sampling_rate)
@@ -485,8 +625,9 @@ def eval_dataset(config, process_index: int = 0, process_count: int = 1, *,
     if segment:
       indices = sampling.segment_test_indices(record["num_frames"], t, tv, num_t)
     else:
-      indices = sampling.stride_indices(record["num_frames"], t, stride,
-                                        sampling.view_start(tv, num_t))
+      indices = sampling.stride_indices(
+          record["num_frames"], t, stride, sampling.view_start(tv, num_t)
+      )
     box = sampling.test_crop(record["height"], record["width"], c, num_c)
     return augment.decode_crop_resize(record["frames"], indices, box, size), indices, box
 
@@ -494,19 +635,28 @@ def eval_dataset(config, process_index: int = 0, process_count: int = 1, *,
     record = _load_video(source, tf.maximum(video, 0))
     views = first + tf.range(count)
     clips, indices, boxes = tf.map_fn(
-        lambda j: view_clip(record, j), views,
-        fn_output_signature=(tf.TensorSpec([t, size, size, 3], tf.uint8),
-                             tf.TensorSpec([t], tf.int32), tf.TensorSpec([3], tf.int32)))
+        lambda j: view_clip(record, j),
+        views,
+        fn_output_signature=(
+            tf.TensorSpec([t, size, size, 3], tf.uint8),
+            tf.TensorSpec([t], tf.int32),
+            tf.TensorSpec([3], tf.int32),
+        ),
+    )
     return clips, indices, boxes, tf.zeros([count], tf.int32)
 
   def blank_run(count, failed):
-    return (tf.zeros(tf.stack([count, t, size, size, 3]), tf.uint8),
-            tf.zeros(tf.stack([count, t]), tf.int32), tf.zeros(tf.stack([count, 3]), tf.int32),
-            tf.fill([count], tf.constant(failed, tf.int32)))
+    return (
+        tf.zeros(tf.stack([count, t, size, size, 3]), tf.uint8),
+        tf.zeros(tf.stack([count, t]), tf.int32),
+        tf.zeros(tf.stack([count, 3]), tf.int32),
+        tf.fill([count], tf.constant(failed, tf.int32)),
+    )
 
   def run_dataset(video, first, count):
     def attempt(_):
       return tf.cond(video < 0, lambda: blank_run(count, 0), lambda: load_run(video, first, count))
+
     tries = tf.data.Dataset.range(1).map(attempt)
     run = _first_success(tries, blank_run(count, 1))
 
@@ -515,21 +665,34 @@ def eval_dataset(config, process_index: int = 0, process_count: int = 1, *,
       views = first + tf.range(count)
       label = tf.gather(source.labels, tf.maximum(video, 0))
       labels = tf.repeat(tf.expand_dims(tf.where(real, label, source.zero_label), 0), count, axis=0)
-      out = dict(video=clips, label=labels,
-                 video_id=tf.fill([count], tf.cast(tf.where(real, video, -1), tf.int32)),
-                 mask=tf.fill([count], tf.where(real, 1.0, 0.0)), failed=failed,
-                 bad_videos=tf.where(failed > 0, tf.cast(video, tf.int32), -1))
+      out = dict(
+          video=clips,
+          label=labels,
+          video_id=tf.fill([count], tf.cast(tf.where(real, video, -1), tf.int32)),
+          mask=tf.fill([count], tf.where(real, 1.0, 0.0)),
+          failed=failed,
+          bad_videos=tf.where(failed > 0, tf.cast(video, tf.int32), -1),
+      )
       if with_metadata:
-        out.update(temporal_view=views // num_c, spatial_crop=views % num_c,
-                   frame_indices=indices, crop=boxes)
+        out.update(
+            temporal_view=views // num_c,
+            spatial_crop=views % num_c,
+            frame_indices=indices,
+            crop=boxes,
+        )
       return out
 
     return run.map(per_view).unbatch()
 
   width = _parallelism(config)
   ds = tf.data.Dataset.from_tensor_slices(runs[:3])
-  ds = ds.interleave(run_dataset, cycle_length=width, block_length=1 << 20,
-                     num_parallel_calls=width, deterministic=True)
+  ds = ds.interleave(
+      run_dataset,
+      cycle_length=width,
+      block_length=1 << 20,
+      num_parallel_calls=width,
+      deterministic=True,
+  )
   ds = ds.batch(local)
 
   def finish(b):
@@ -575,8 +738,11 @@ class BadVideos:
     for i in new:
       # A file that reads now (a transient read error) still failed a clip: say so.
       self.reasons[i] = frame_store.diagnose(self._files[i]) or "failed to load, reads now"
-      logging.warning("Bad video %s: %s. Its clips are replaced by other videos.",
-                      self._files[i], self.reasons[i])
+      logging.warning(
+          "Bad video %s: %s. Its clips are replaced by other videos.",
+          self._files[i],
+          self.reasons[i],
+      )
     for i, n in zip(ids.tolist(), counts.tolist()):
       self.failed_clips[i] = self.failed_clips.get(i, 0) + n
     if new:
@@ -584,8 +750,10 @@ class BadVideos:
 
   def report(self) -> list[dict[str, Any]]:
     """[{file, reason, failed_clips}], most failed clips first."""
-    rows = [dict(file=self._files[i], reason=self.reasons[i], failed_clips=n)
-            for i, n in self.failed_clips.items()]
+    rows = [
+        dict(file=self._files[i], reason=self.reasons[i], failed_clips=n)
+        for i, n in self.failed_clips.items()
+    ]
     return sorted(rows, key=lambda r: (-r["failed_clips"], r["file"]))
 
   def write(self) -> None:
@@ -595,5 +763,7 @@ class BadVideos:
 
 def describe(batch: dict[str, Any]) -> str:
   """A one-line description of a batch (shapes and dtypes), for logs."""
-  return ", ".join(f"{k}: {getattr(v, 'dtype', type(v).__name__)}{list(getattr(v, 'shape', ()))}"
-                   for k, v in batch.items())
+  return ", ".join(
+      f"{k}: {getattr(v, 'dtype', type(v).__name__)}{list(getattr(v, 'shape', ()))}"
+      for k, v in batch.items()
+  )

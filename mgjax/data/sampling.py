@@ -91,7 +91,8 @@ def video_index(k, num_videos: int, seed, domain: int = TRAIN_DOMAIN) -> tf.Tens
     seed = tf.cast(tf.random.experimental.stateless_fold_in(seed, 1000 + domain), tf.int64)
   return tf.cast(
       tf.random.experimental.index_shuffle(k % num_videos, seed=seed, max_index=num_videos - 1),
-      tf.int64)
+      tf.int64,
+  )
 
 
 def replacement_video(key: tf.Tensor, video, attempt, num_videos: int) -> tf.Tensor:
@@ -100,7 +101,8 @@ def replacement_video(key: tf.Tensor, video, attempt, num_videos: int) -> tf.Ten
   Deterministic in (key, attempt); never `video` itself when N > 1.
   """
   u = tf.random.stateless_uniform(
-      [], seed=_fold(_fold(key, _REPLACE), tf.cast(attempt, tf.int64)), dtype=tf.float64)
+      [], seed=_fold(_fold(key, _REPLACE), tf.cast(attempt, tf.int64)), dtype=tf.float64
+  )
   shift = 1 + tf.cast(tf.floor(u * max(num_videos - 1, 1)), tf.int64)
   return (tf.cast(video, tf.int64) + shift) % num_videos
 
@@ -129,8 +131,10 @@ def stride_indices(num_frames, clip_frames: int, stride, u) -> tf.Tensor:
   clip_frames = tf.cast(clip_frames, tf.int32)
   span = (clip_frames - 1) * stride + 1
   max_start = tf.maximum(num_frames - span, 0)
-  start = tf.minimum(tf.cast(tf.floor(tf.cast(u, tf.float64) * tf.cast(max_start + 1, tf.float64)),
-                             tf.int32), max_start)
+  start = tf.minimum(
+      tf.cast(tf.floor(tf.cast(u, tf.float64) * tf.cast(max_start + 1, tf.float64)), tf.int32),
+      max_start,
+  )
   return tf.minimum(start + stride * tf.range(clip_frames, dtype=tf.int32), num_frames - 1)
 
 
@@ -173,7 +177,9 @@ def segment_indices(num_frames, clip_frames: int, u) -> tf.Tensor:
   """
   start, end = segment_bounds(num_frames, clip_frames)
   n = end - start + 1
-  off = tf.minimum(tf.cast(tf.floor(tf.cast(u, tf.float64) * tf.cast(n, tf.float64)), tf.int32), n - 1)
+  off = tf.minimum(
+      tf.cast(tf.floor(tf.cast(u, tf.float64) * tf.cast(n, tf.float64)), tf.int32), n - 1
+  )
   return tf.clip_by_value(start + off, 0, tf.cast(num_frames, tf.int32) - 1)
 
 
@@ -214,14 +220,19 @@ def train_crop(height, width, crop_size, scale, u_y, u_x) -> tf.Tensor:
   height = tf.cast(height, tf.int32)
   width = tf.cast(width, tf.int32)
   short = tf.minimum(height, width)
-  size = tf.cast(tf.round(tf.cast(crop_size, tf.float64) * tf.cast(short, tf.float64)
-                          / tf.cast(scale, tf.float64)), tf.int32)
+  size = tf.cast(
+      tf.round(
+          tf.cast(crop_size, tf.float64) * tf.cast(short, tf.float64) / tf.cast(scale, tf.float64)
+      ),
+      tf.int32,
+  )
   size = tf.clip_by_value(size, 1, short)
 
   def pos(u, extent):
     room = extent - size + 1
-    return tf.minimum(tf.cast(tf.floor(tf.cast(u, tf.float64) * tf.cast(room, tf.float64)), tf.int32),
-                      room - 1)
+    return tf.minimum(
+        tf.cast(tf.floor(tf.cast(u, tf.float64) * tf.cast(room, tf.float64)), tf.int32), room - 1
+    )
 
   return tf.stack([pos(u_y, height), pos(u_x, width), size])
 
@@ -257,8 +268,9 @@ def test_crop(height, width, crop_index, num_crops: int) -> tf.Tensor:
 # All training draws of one clip.
 
 
-def train_draws(key: tf.Tensor, *, clip_frames: int, stride_range, jitter_range,
-                flip: bool, segment: bool) -> dict[str, tf.Tensor]:
+def train_draws(
+    key: tf.Tensor, *, clip_frames: int, stride_range, jitter_range, flip: bool, segment: bool
+) -> dict[str, tf.Tensor]:
   """Every random choice of a training clip except those that need the video's size.
 
   Args:
@@ -276,8 +288,13 @@ def train_draws(key: tf.Tensor, *, clip_frames: int, stride_range, jitter_range,
   crop_u = uniform(key, _CROP, [2])
   return dict(
       stride=uniform_int(key, _STRIDE, stride_range[0], stride_range[1]),
-      start=(uniform(key, _SEGMENTS, tf.reshape(tf.cast(clip_frames, tf.int32), [1])) if segment
-             else uniform(key, _START)),
+      start=(
+          uniform(key, _SEGMENTS, tf.reshape(tf.cast(clip_frames, tf.int32), [1]))
+          if segment
+          else uniform(key, _START)
+      ),
       scale=uniform_int(key, _SCALE, jitter_range[0], jitter_range[1]),
-      u_y=crop_u[0], u_x=crop_u[1],
-      flip=tf.logical_and(tf.constant(bool(flip)), uniform(key, _FLIP) < 0.5))
+      u_y=crop_u[0],
+      u_x=crop_u[1],
+      flip=tf.logical_and(tf.constant(bool(flip)), uniform(key, _FLIP) < 0.5),
+  )

@@ -62,14 +62,34 @@ import numpy as np
 from mgjax.data import convert as convert_lib
 from mgjax.data import frame_store
 
-CLASS_NAMES = ("right", "left", "up", "down", "up_right", "up_left", "down_right", "down_left",
-               "rotate_clockwise", "rotate_counterclockwise", "zoom_in", "zoom_out")
+CLASS_NAMES = (
+    "right",
+    "left",
+    "up",
+    "down",
+    "up_right",
+    "up_left",
+    "down_right",
+    "down_left",
+    "rotate_clockwise",
+    "rotate_counterclockwise",
+    "zoom_in",
+    "zoom_out",
+)
 NUM_CLASSES = len(CLASS_NAMES)
 # Classes a horizontal flip exchanges; the others map to themselves.
 FLIP_PAIRS = ((0, 1), (4, 5), (6, 7), (8, 9))
 # Unit (dy, dx) of the translation classes; image y points down.
-_DIRECTIONS = {0: (0, 1), 1: (0, -1), 2: (-1, 0), 3: (1, 0), 4: (-1, 1), 5: (-1, -1),
-               6: (1, 1), 7: (1, -1)}
+_DIRECTIONS = {
+    0: (0, 1),
+    1: (0, -1),
+    2: (-1, 0),
+    3: (1, 0),
+    4: (-1, 1),
+    5: (-1, -1),
+    6: (1, 1),
+    7: (1, -1),
+}
 
 # Video i is held out when i % 5 == 4 (an 80/20 split; labels cycle with period 12, so
 # the held-out videos of any 60 consecutive ones hold each class once). The held-out
@@ -92,6 +112,7 @@ class Params:
     fps: frame rate written to the mp4.
     quality: JPEG quality of the frame store.
   """
+
   num_videos: int = 2000
   seed: int = 0
   height: int = 64
@@ -158,8 +179,9 @@ def _periodic_noise(rng: np.random.Generator, h: int, w: int, cutoff: float) -> 
   return tex / (tex.std() + 1e-8)
 
 
-def motion_states(label: int, rng: np.random.Generator, num_frames: int, height: int,
-                  width: int, num_objects: int) -> dict[str, np.ndarray]:
+def motion_states(
+    label: int, rng: np.random.Generator, num_frames: int, height: int, width: int, num_objects: int
+) -> dict[str, np.ndarray]:
   """Per-frame position, orientation and size of each shape of a video.
 
   Args:
@@ -193,9 +215,12 @@ def motion_states(label: int, rng: np.random.Generator, num_frames: int, height:
   phase = np.mod(p0 + zoom * t, 1.0)
   lo, hi = _SCALE_RANGE
   return dict(
-      y=np.mod(y0 + vy * t, height), x=np.mod(x0 + vx * t, width),
-      angle=np.mod(a0 + spin * t, 2 * np.pi), phase=phase,
-      scale=lo * np.exp(phase * np.log(hi / lo)))
+      y=np.mod(y0 + vy * t, height),
+      x=np.mod(x0 + vx * t, width),
+      angle=np.mod(a0 + spin * t, 2 * np.pi),
+      phase=phase,
+      scale=lo * np.exp(phase * np.log(hi / lo)),
+  )
 
 
 def render_video(index: int, params: Params) -> tuple[np.ndarray, int]:
@@ -226,8 +251,13 @@ def render_video(index: int, params: Params) -> tuple[np.ndarray, int]:
   frames = bg[sy, sx]  # [T, H, W, 3]
 
   for o in range(num_objects):
-    tex = np.clip(128 + _TEXTURE_CONTRAST * _periodic_noise(rng, _TEXTURE, _TEXTURE, _TEXTURE_CUTOFF)
-                  + rng.uniform(-60, 60, 3), 0, 255)
+    tex = np.clip(
+        128
+        + _TEXTURE_CONTRAST * _periodic_noise(rng, _TEXTURE, _TEXTURE, _TEXTURE_CUTOFF)
+        + rng.uniform(-60, 60, 3),
+        0,
+        255,
+    )
     shape = int(rng.integers(0, 3))
     aspect = rng.uniform(0.45, 0.8)
     cy = states["y"][o][:, None, None]
@@ -261,14 +291,18 @@ def write_mp4(frames: np.ndarray, path: str, fps: int) -> None:
     fps: frame rate.
   """
   import av  # pylint: disable=g-import-not-at-top
+
   tmp = path + ".tmp.mp4"
   with av.open(tmp, "w") as container:
     # With its default code paths x264 does not always give the same bytes for the same
     # frames, even single-threaded (4 of 48 encodes of four videos differed on a 2-core
     # x86 machine), so the dataset was not a function of its parameters; `cpu-independent`
     # makes the output depend on the input only.
-    stream = container.add_stream("libx264", rate=fps, options={
-        "crf": "18", "preset": "veryfast", "x264-params": "cpu-independent=1"})
+    stream = container.add_stream(
+        "libx264",
+        rate=fps,
+        options={"crf": "18", "preset": "veryfast", "x264-params": "cpu-independent=1"},
+    )
     stream.width, stream.height = frames.shape[2], frames.shape[1]
     stream.pix_fmt = "yuv420p"
     stream.codec_context.thread_count = 1
@@ -296,8 +330,9 @@ def mp4_path(output: str, index: int) -> str:
   return os.path.join(output, "mp4", f"{index:06d}.mp4")
 
 
-def generate(output: str, params: Params, *, workers: int | None = None,
-             progress: bool = True) -> convert_lib.Summary:
+def generate(
+    output: str, params: Params, *, workers: int | None = None, progress: bool = True
+) -> convert_lib.Summary:
   """Renders the dataset's videos to mp4 and converts them into a frame store.
 
   Re-running on the same directory skips finished videos (both stages resume).
@@ -315,38 +350,59 @@ def generate(output: str, params: Params, *, workers: int | None = None,
     RuntimeError: when a video fails to convert (the renderer's output must be valid).
   """
   import tqdm  # pylint: disable=g-import-not-at-top
+
   if params.height % 2 or params.width % 2:
     raise ValueError(f"H.264 (yuv420p) needs even frame sizes, got {params.height}x{params.width}")
   workers = (os.cpu_count() or 1) if workers is None else workers
   os.makedirs(os.path.join(output, "mp4"), exist_ok=True)
   jobs = [(i, params, mp4_path(output, i)) for i in range(params.num_videos)]
-  bar = tqdm.tqdm(total=len(jobs), unit="video", desc="render", disable=not progress,
-                  file=sys.stderr, dynamic_ncols=True)
+  bar = tqdm.tqdm(
+      total=len(jobs),
+      unit="video",
+      desc="render",
+      disable=not progress,
+      file=sys.stderr,
+      dynamic_ncols=True,
+  )
   with bar:
     if workers <= 0:
       for job in jobs:
         _render_to_file(job)
         bar.update(1)
     else:
-      with convert_lib.workers_skip_main(), multiprocessing.get_context("spawn").Pool(workers) as pool:
+      with convert_lib.workers_skip_main(), multiprocessing.get_context("spawn").Pool(
+          workers
+      ) as pool:
         for _ in pool.imap_unordered(_render_to_file, jobs, chunksize=8):
           bar.update(1)
 
-  inputs = [convert_lib.VideoInput(source=mp4_path(output, i), key=f"{i:06d}",
-                                   labels=(label_of(i),), label_names=(CLASS_NAMES[label_of(i)],))
-            for i in range(params.num_videos)]
-  summary = convert_lib.convert(inputs, output, workers=workers, short_side=0,
-                                quality=params.quality, progress=progress)
+  inputs = [
+      convert_lib.VideoInput(
+          source=mp4_path(output, i),
+          key=f"{i:06d}",
+          labels=(label_of(i),),
+          label_names=(CLASS_NAMES[label_of(i)],),
+      )
+      for i in range(params.num_videos)
+  ]
+  summary = convert_lib.convert(
+      inputs, output, workers=workers, short_side=0, quality=params.quality, progress=progress
+  )
   if summary.failures:
-    raise RuntimeError("synthetic videos failed to convert:\n"
-                       + convert_lib.format_summary(summary, output))
+    raise RuntimeError(
+        "synthetic videos failed to convert:\n" + convert_lib.format_summary(summary, output)
+    )
 
   for split in SPLITS:
     lines = [f"{i:06d},{label_of(i)}\n" for i in range(params.num_videos) if split_of(i) == split]
     with open(os.path.join(output, f"{split}.csv"), "w", encoding="utf-8") as f:
       f.write("".join(lines))
-  classes = dict(classes=list(CLASS_NAMES), flip_pairs=[list(p) for p in FLIP_PAIRS],
-                 params=dataclasses.asdict(params), version=VERSION)
+  classes = dict(
+      classes=list(CLASS_NAMES),
+      flip_pairs=[list(p) for p in FLIP_PAIRS],
+      params=dataclasses.asdict(params),
+      version=VERSION,
+  )
   with open(os.path.join(output, "classes.json"), "w", encoding="utf-8") as f:
     json.dump(classes, f, indent=1)
   return summary
@@ -354,8 +410,7 @@ def generate(output: str, params: Params, *, workers: int | None = None,
 
 def params_from_config(config) -> Params:
   """The generation parameters a config asks for."""
-  return Params(num_videos=int(config.data.synthetic_videos),
-                seed=int(config.data.synthetic_seed))
+  return Params(num_videos=int(config.data.synthetic_videos), seed=int(config.data.synthetic_seed))
 
 
 def cache_dir(config) -> str:
@@ -413,10 +468,13 @@ def ensure_dataset(config, *, workers: int | None = None, progress: bool = True)
 
 def main(argv: Sequence[str] | None = None) -> int:
   """CLI: builds a synthetic dataset into a directory."""
-  p = argparse.ArgumentParser(prog="python -m mgjax.data.synthetic", description=__doc__.split("\n\n")[0])
+  p = argparse.ArgumentParser(
+      prog="python -m mgjax.data.synthetic", description=__doc__.split("\n\n")[0]
+  )
   p.add_argument("--output", required=True, help="Dataset directory.")
-  p.add_argument("--num_videos", type=int, default=Params.num_videos,
-                 help="Videos (train + val + test).")
+  p.add_argument(
+      "--num_videos", type=int, default=Params.num_videos, help="Videos (train + val + test)."
+  )
   p.add_argument("--seed", type=int, default=Params.seed)
   p.add_argument("--height", type=int, default=Params.height)
   p.add_argument("--width", type=int, default=Params.width)
@@ -424,14 +482,22 @@ def main(argv: Sequence[str] | None = None) -> int:
   p.add_argument("--quality", type=int, default=Params.quality, help="JPEG quality.")
   p.add_argument("--workers", type=int, default=None, help="Worker processes (default: all cores).")
   args = p.parse_args(argv)
-  params = Params(num_videos=args.num_videos, seed=args.seed, height=args.height, width=args.width,
-                  num_frames=args.num_frames, quality=args.quality)
+  params = Params(
+      num_videos=args.num_videos,
+      seed=args.seed,
+      height=args.height,
+      width=args.width,
+      num_frames=args.num_frames,
+      quality=args.quality,
+  )
   start = time.time()
   generate(args.output, params, workers=args.workers)
   train, val, test = split_sizes(params.num_videos)
-  print(f"built {params.num_videos} videos ({train} train, {val} val, {test} test, "
-        f"{NUM_CLASSES} classes) "
-        f"in {args.output} in {time.time() - start:.1f} s")
+  print(
+      f"built {params.num_videos} videos ({train} train, {val} val, {test} test, "
+      f"{NUM_CLASSES} classes) "
+      f"in {args.output} in {time.time() - start:.1f} s"
+  )
   return 0
 
 
@@ -439,4 +505,5 @@ if __name__ == "__main__":
   # Run the imported module, not `__main__`: worker processes unpickle their function
   # by module name and do not import `__main__` (see `workers_skip_main`).
   from mgjax.data import synthetic as _module  # pylint: disable=g-import-not-at-top
+
   sys.exit(_module.main())

@@ -40,8 +40,9 @@ from mgjax import config as config_lib
 from mgjax.models import registry
 from mgjax.models import summary
 
-_CONFIG = config_flags.DEFINE_config_file("config", None, "Experiment config file (optional).",
-                                          lock_config=True)
+_CONFIG = config_flags.DEFINE_config_file(
+    "config", None, "Experiment config file (optional).", lock_config=True
+)
 _MODEL = flags.DEFINE_string("model", None, "Model name (default: the config's, or list all).")
 _FRAMES = flags.DEFINE_integer("frames", 0, "Frames per clip (default: the model's).")
 _CROP = flags.DEFINE_integer("crop", 0, "Crop size (default: 224 and 256).")

@@ -77,18 +77,26 @@ class ConversionError(ValueError):
 # Reading checkpoints into PySlowFast naming.
 # --------------------------------------------------------------------------------------
 
+
 class _NumpyOnlyUnpickler(pickle.Unpickler):
   """Unpickles Caffe2 blob dicts while refusing anything but numpy arrays and
   plain containers (a pickle can otherwise run arbitrary code)."""
 
   _ALLOWED = {
-      ("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
-      ("numpy.core.multiarray", "scalar"), ("numpy._core.multiarray", "scalar"),
-      ("numpy.core.numeric", "_frombuffer"), ("numpy._core.numeric", "_frombuffer"),
-      ("numpy", "ndarray"), ("numpy", "dtype"), ("collections", "OrderedDict"),
-      ("copy_reg", "_reconstructor"), ("copyreg", "_reconstructor"),
+      ("numpy.core.multiarray", "_reconstruct"),
+      ("numpy._core.multiarray", "_reconstruct"),
+      ("numpy.core.multiarray", "scalar"),
+      ("numpy._core.multiarray", "scalar"),
+      ("numpy.core.numeric", "_frombuffer"),
+      ("numpy._core.numeric", "_frombuffer"),
+      ("numpy", "ndarray"),
+      ("numpy", "dtype"),
+      ("collections", "OrderedDict"),
+      ("copy_reg", "_reconstructor"),
+      ("copyreg", "_reconstructor"),
       ("_codecs", "encode"),  # bytes in protocol-2 pickles written by Python 3
-      ("__builtin__", "object"), ("builtins", "object"),
+      ("__builtin__", "object"),
+      ("builtins", "object"),
   }
 
   def find_class(self, module, name):
@@ -114,28 +122,48 @@ def caffe2_name(name: str) -> str | None:
   """
   rules = [
       (r"pred_(w|b)", lambda m: f"head.projection.{_C2_PARAM[m[1]]}"),
-      (r"nonlocal_conv(\d+)_(\d+)_(theta|phi|g|out)_(w|b)",
-       lambda m: f"s{m[1]}.pathway0_nonlocal{m[2]}.conv_{m[3]}.{_C2_PARAM[m[4]]}"),
-      (r"nonlocal_conv(\d+)_(\d+)_bn_(s|b|rm|riv)",
-       lambda m: f"s{m[1]}.pathway0_nonlocal{m[2]}.bn.{_C2_BN[m[3]]}"),
+      (
+          r"nonlocal_conv(\d+)_(\d+)_(theta|phi|g|out)_(w|b)",
+          lambda m: f"s{m[1]}.pathway0_nonlocal{m[2]}.conv_{m[3]}.{_C2_PARAM[m[4]]}",
+      ),
+      (
+          r"nonlocal_conv(\d+)_(\d+)_bn_(s|b|rm|riv)",
+          lambda m: f"s{m[1]}.pathway0_nonlocal{m[2]}.bn.{_C2_BN[m[3]]}",
+      ),
       (r"t_pool1_subsample_(w|b)", lambda m: f"s1_fuse.conv_f2s.{_C2_PARAM[m[1]]}"),
       (r"t_pool1_subsample_bn_(s|b|rm|riv)", lambda m: f"s1_fuse.bn.{_C2_BN[m[1]]}"),
-      (r"t_res(\d+)_\d+_branch2c_bn_subsample_(w|b)",
-       lambda m: f"s{m[1]}_fuse.conv_f2s.{_C2_PARAM[m[2]]}"),
-      (r"t_res(\d+)_\d+_branch2c_bn_subsample_bn_(s|b|rm|riv)",
-       lambda m: f"s{m[1]}_fuse.bn.{_C2_BN[m[2]]}"),
-      (r"(t_)?res(\d+)_(\d+)_branch2([abc])_(w|b)",
-       lambda m: f"s{m[2]}.pathway{int(bool(m[1]))}_res{m[3]}.branch2.{m[4]}.{_C2_PARAM[m[5]]}"),
-      (r"(t_)?res(\d+)_(\d+)_branch2([abc])_bn_(s|b|rm|riv)",
-       lambda m: f"s{m[2]}.pathway{int(bool(m[1]))}_res{m[3]}.branch2.{m[4]}_bn.{_C2_BN[m[5]]}"),
-      (r"(t_)?res(\d+)_(\d+)_branch1_(w|b)",
-       lambda m: f"s{m[2]}.pathway{int(bool(m[1]))}_res{m[3]}.branch1.{_C2_PARAM[m[4]]}"),
-      (r"(t_)?res(\d+)_(\d+)_branch1_bn_(s|b|rm|riv)",
-       lambda m: f"s{m[2]}.pathway{int(bool(m[1]))}_res{m[3]}.branch1_bn.{_C2_BN[m[4]]}"),
-      (r"(t_)?(?:res_)?conv1_(w|b)",
-       lambda m: f"s1.pathway{int(bool(m[1]))}_stem.conv.{_C2_PARAM[m[2]]}"),
-      (r"(t_)?res_conv1_bn_(s|b|rm|riv)",
-       lambda m: f"s1.pathway{int(bool(m[1]))}_stem.bn.{_C2_BN[m[2]]}"),
+      (
+          r"t_res(\d+)_\d+_branch2c_bn_subsample_(w|b)",
+          lambda m: f"s{m[1]}_fuse.conv_f2s.{_C2_PARAM[m[2]]}",
+      ),
+      (
+          r"t_res(\d+)_\d+_branch2c_bn_subsample_bn_(s|b|rm|riv)",
+          lambda m: f"s{m[1]}_fuse.bn.{_C2_BN[m[2]]}",
+      ),
+      (
+          r"(t_)?res(\d+)_(\d+)_branch2([abc])_(w|b)",
+          lambda m: f"s{m[2]}.pathway{int(bool(m[1]))}_res{m[3]}.branch2.{m[4]}.{_C2_PARAM[m[5]]}",
+      ),
+      (
+          r"(t_)?res(\d+)_(\d+)_branch2([abc])_bn_(s|b|rm|riv)",
+          lambda m: f"s{m[2]}.pathway{int(bool(m[1]))}_res{m[3]}.branch2.{m[4]}_bn.{_C2_BN[m[5]]}",
+      ),
+      (
+          r"(t_)?res(\d+)_(\d+)_branch1_(w|b)",
+          lambda m: f"s{m[2]}.pathway{int(bool(m[1]))}_res{m[3]}.branch1.{_C2_PARAM[m[4]]}",
+      ),
+      (
+          r"(t_)?res(\d+)_(\d+)_branch1_bn_(s|b|rm|riv)",
+          lambda m: f"s{m[2]}.pathway{int(bool(m[1]))}_res{m[3]}.branch1_bn.{_C2_BN[m[4]]}",
+      ),
+      (
+          r"(t_)?(?:res_)?conv1_(w|b)",
+          lambda m: f"s1.pathway{int(bool(m[1]))}_stem.conv.{_C2_PARAM[m[2]]}",
+      ),
+      (
+          r"(t_)?res_conv1_bn_(s|b|rm|riv)",
+          lambda m: f"s1.pathway{int(bool(m[1]))}_stem.bn.{_C2_BN[m[2]]}",
+      ),
   ]
   for pattern, fn in rules:
     m = re.fullmatch(pattern, name)
@@ -144,17 +172,23 @@ def caffe2_name(name: str) -> str | None:
   return None
 
 
-_PTV_BRANCH = {"branch1_conv": "branch1", "branch1_norm": "branch1_bn",
-               "branch2.conv_a": "branch2.a", "branch2.norm_a": "branch2.a_bn",
-               "branch2.conv_b": "branch2.b", "branch2.norm_b": "branch2.b_bn",
-               "branch2.conv_c": "branch2.c", "branch2.norm_c": "branch2.c_bn"}
+_PTV_BRANCH = {
+    "branch1_conv": "branch1",
+    "branch1_norm": "branch1_bn",
+    "branch2.conv_a": "branch2.a",
+    "branch2.norm_a": "branch2.a_bn",
+    "branch2.conv_b": "branch2.b",
+    "branch2.norm_b": "branch2.b_bn",
+    "branch2.conv_c": "branch2.c",
+    "branch2.norm_c": "branch2.c_bn",
+}
 
 
 def _ptv_block(rest: str) -> str | None:
   """`branch2.conv_a.weight` → `branch2.a.weight` (PyTorchVideo → PySlowFast)."""
   for src, dst in _PTV_BRANCH.items():
     if rest.startswith(src + "."):
-      return dst + rest[len(src):]
+      return dst + rest[len(src) :]
   return None
 
 
@@ -166,18 +200,24 @@ def _ptv_names(keys: Iterable[str]) -> dict[str, str | None]:
   ranked by index rather than read from it.
   """
   keys = list(keys)
-  stage_ids = sorted({int(m[1]) for k in keys if (m := re.match(r"blocks\.(\d+)\.res_blocks\.", k))})
+  stage_ids = sorted(
+      {int(m[1]) for k in keys if (m := re.match(r"blocks\.(\d+)\.res_blocks\.", k))}
+  )
   rank = {b: i + 2 for i, b in enumerate(stage_ids)}
   out = {}
   for k in keys:
     name = None
     if m := re.fullmatch(r"blocks\.0\.multipathway_blocks\.(\d+)\.(conv|norm)\.(\w+)", k):
       name = f"s1.pathway{m[1]}_stem.{'conv' if m[2] == 'conv' else 'bn'}.{m[3]}"
-    elif m := re.fullmatch(r"blocks\.(\d+)\.multipathway_blocks\.(\d+)\.res_blocks\.(\d+)\.(.+)", k):
+    elif m := re.fullmatch(
+        r"blocks\.(\d+)\.multipathway_blocks\.(\d+)\.res_blocks\.(\d+)\.(.+)", k
+    ):
       rest = _ptv_block(m[4])
       if rest is not None:
         name = f"s{int(m[1]) + 1}.pathway{m[2]}_res{m[3]}.{rest}"
-    elif m := re.fullmatch(r"blocks\.(\d+)\.multipathway_fusion\.(conv_fast_to_slow|norm)\.(\w+)", k):
+    elif m := re.fullmatch(
+        r"blocks\.(\d+)\.multipathway_fusion\.(conv_fast_to_slow|norm)\.(\w+)", k
+    ):
       name = f"s{int(m[1]) + 1}_fuse.{'conv_f2s' if m[2] == 'conv_fast_to_slow' else 'bn'}.{m[3]}"
     elif m := re.fullmatch(r"blocks\.0\.(conv|norm)\.(\w+)", k):
       name = f"s1.pathway0_stem.{'conv' if m[1] == 'conv' else 'bn'}.{m[2]}"
@@ -202,8 +242,13 @@ def _fold_sub_bn(sd: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
   """
   keys = set(sd)
   sub = {k[: -len(".split_bn.running_mean")] for k in keys if k.endswith(".split_bn.running_mean")}
-  sub |= {m[1] for k in keys if (m := re.fullmatch(r"(.+)\.bn\.(running_mean|running_var)", k))
-          and f"{m[1]}.weight" in keys and f"{m[1]}.running_mean" not in keys}
+  sub |= {
+      m[1]
+      for k in keys
+      if (m := re.fullmatch(r"(.+)\.bn\.(running_mean|running_var)", k))
+      and f"{m[1]}.weight" in keys
+      and f"{m[1]}.running_mean" not in keys
+  }
   out = {}
   for k, v in sd.items():
     if k.endswith("num_batches_tracked") or ".split_bn." in k:
@@ -318,7 +363,9 @@ def read_checkpoint(path: str) -> tuple[dict[str, np.ndarray], list[str]]:
   try:
     return read_caffe2(path)
   except pickle.UnpicklingError as e:
-    raise ConversionError(f"{path} is neither a torch checkpoint nor a Caffe2 blob pickle: {e}") from e
+    raise ConversionError(
+        f"{path} is neither a torch checkpoint nor a Caffe2 blob pickle: {e}"
+    ) from e
   except (KeyError, TypeError, AttributeError, EOFError, ValueError):
     # Not a {"blobs": ...} dict, e.g. torch's legacy format, whose first pickle
     # is a magic number.
@@ -328,6 +375,7 @@ def read_checkpoint(path: str) -> tuple[dict[str, np.ndarray], list[str]]:
 # --------------------------------------------------------------------------------------
 # Mapping onto the model.
 # --------------------------------------------------------------------------------------
+
 
 def reference_name(path: tuple[str, ...], ndim: int) -> tuple[str, tuple[int, ...] | None]:
   """The PySlowFast name of an NNX state leaf and the axis permutation from torch.
@@ -360,7 +408,9 @@ def _fit(arr: np.ndarray, shape: tuple[int, ...]) -> np.ndarray | None:
   """`arr` reshaped to `shape` when they differ only by size-1 axes, else None."""
   if arr.shape == shape:
     return arr
-  if arr.size == int(np.prod(shape)) and [d for d in arr.shape if d != 1] == [d for d in shape if d != 1]:
+  if arr.size == int(np.prod(shape)) and [d for d in arr.shape if d != 1] == [
+      d for d in shape if d != 1
+  ]:
     return arr.reshape(shape)
   return None
 
@@ -373,8 +423,14 @@ def _report(title: str, names: list[str], limit: int = 25) -> str:
   return f"\n  {title} ({len(names)}):\n    {shown}{more}"
 
 
-def match(model: nnx.Module, sd: Mapping[str, np.ndarray], unknown: Iterable[str] = (), *,
-          skip_head: bool = False, strict: bool = True) -> dict[tuple[str, ...], np.ndarray]:
+def match(
+    model: nnx.Module,
+    sd: Mapping[str, np.ndarray],
+    unknown: Iterable[str] = (),
+    *,
+    skip_head: bool = False,
+    strict: bool = True,
+) -> dict[tuple[str, ...], np.ndarray]:
   """Matches PySlowFast-named tensors to the model's state leaves.
 
   Works on abstract models (`nnx.eval_shape`): only shapes are read.
@@ -419,14 +475,18 @@ def match(model: nnx.Module, sd: Mapping[str, np.ndarray], unknown: Iterable[str
     w = sd.get("head.projection.weight")
     head = expected.get("head.projection.weight")
     if w is not None and head is not None and np.shape(w)[0] != head[2][0]:
-      hint = (f"\n  The checkpoint's classifier has {np.shape(w)[0]} classes, the model "
-              f"{head[2][0]}: convert with skip_head (--skip_head) to keep a fresh classifier.")
+      hint = (
+          f"\n  The checkpoint's classifier has {np.shape(w)[0]} classes, the model "
+          f"{head[2][0]}: convert with skip_head (--skip_head) to keep a fresh classifier."
+      )
     raise ConversionError(
         f"checkpoint does not match the model: {len(missing)} missing, {len(unexpected)} "
         f"unexpected, {len(misshaped)} mis-shaped tensor(s)"
         + _report("missing from the checkpoint", missing)
         + _report("unexpected in the checkpoint", unexpected)
-        + _report("mis-shaped", misshaped) + hint)
+        + _report("mis-shaped", misshaped)
+        + hint
+    )
   return values
 
 
@@ -440,8 +500,13 @@ def _apply(model: nnx.Module, values: Mapping[tuple[str, ...], np.ndarray]) -> n
   return nnx.state(model, nnx.Any(nnx.Param, nnx.BatchStat))
 
 
-def load_torch_state_dict(model: nnx.Module, state_dict: Mapping[str, Any], *,
-                          skip_head: bool = False, strict: bool = True) -> nnx.State:
+def load_torch_state_dict(
+    model: nnx.Module,
+    state_dict: Mapping[str, Any],
+    *,
+    skip_head: bool = False,
+    strict: bool = True,
+) -> nnx.State:
   """Loads reference tensors into `model` (in place).
 
   Args:
@@ -462,8 +527,9 @@ def load_torch_state_dict(model: nnx.Module, state_dict: Mapping[str, Any], *,
   return _apply(model, match(model, sd, unknown, skip_head=skip_head, strict=strict))
 
 
-def convert_file(path: str, model: nnx.Module, *, skip_head: bool = False,
-                 strict: bool = True) -> nnx.State:
+def convert_file(
+    path: str, model: nnx.Module, *, skip_head: bool = False, strict: bool = True
+) -> nnx.State:
   """Reads a PyTorchVideo / PySlowFast / Caffe2 checkpoint into `model` (in place).
 
   Args:
@@ -479,8 +545,9 @@ def convert_file(path: str, model: nnx.Module, *, skip_head: bool = False,
   return _apply(model, match(model, sd, unknown, skip_head=skip_head, strict=strict))
 
 
-def create_from_checkpoint(model_config: Any, source: str | Mapping[str, Any], *,
-                           skip_head: bool = False, seed: int = 0) -> nnx.Module:
+def create_from_checkpoint(
+    model_config: Any, source: str | Mapping[str, Any], *, skip_head: bool = False, seed: int = 0
+) -> nnx.Module:
   """Builds `config.model` with the weights of a checkpoint, skipping random init.
 
   Eager construction draws every kernel at random (seconds for an R50, more for
@@ -511,8 +578,7 @@ def create_from_checkpoint(model_config: Any, source: str | Mapping[str, Any], *
   todo = [path for path, _ in flat if path not in values]
 
   def init_rest():
-    leaves = {tuple(str(p) for p in path): var
-              for path, var in nnx.state(create()).flat_state()}
+    leaves = {tuple(str(p) for p in path): var for path, var in nnx.state(create()).flat_state()}
     return {path: leaves[path].get_value() for path in todo}
 
   rest = jax.jit(init_rest)() if todo else {}
@@ -538,11 +604,15 @@ def to_pure(model: nnx.Module, values: Mapping[tuple[str, ...], np.ndarray]) -> 
   (resp. nnx.BatchStat), restricted to the leaves in `values`.
   """
   kinds = _variables(model)
-  return {kind: _nest({p: v for p, v in values.items() if kinds[p][0] == kind})
-          for kind in ("params", "batch_stats")}
+  return {
+      kind: _nest({p: v for p, v in values.items() if kinds[p][0] == kind})
+      for kind in ("params", "batch_stats")
+  }
 
 
-def convert_file_to_pure(path: str, model_config: Any, *, skip_head: bool | None = None) -> dict[str, dict]:
+def convert_file_to_pure(
+    path: str, model_config: Any, *, skip_head: bool | None = None
+) -> dict[str, dict]:
   """Converts a checkpoint for `config.model` without initialising a model.
 
   Args:
@@ -572,8 +642,10 @@ def convert_file_to_params(path: str, model_config: Any, *, skip_head: bool | No
 # Saving and restoring converted state (orbax).
 # --------------------------------------------------------------------------------------
 
-def save_state(state: nnx.State | Mapping[str, dict], directory: str, *,
-               metadata: dict | None = None) -> str:
+
+def save_state(
+    state: nnx.State | Mapping[str, dict], directory: str, *, metadata: dict | None = None
+) -> str:
   """Saves converted state as an orbax checkpoint {"params": ..., "batch_stats": ...}.
 
   The layout is the one `mgjax.checkpointing.restore_weights` reads for
@@ -589,9 +661,12 @@ def save_state(state: nnx.State | Mapping[str, dict], directory: str, *,
     The absolute directory.
   """
   import orbax.checkpoint as ocp  # pylint: disable=g-import-not-at-top
+
   if isinstance(state, nnx.State):
-    state = {"params": nnx.to_pure_dict(state.filter(nnx.Param)),
-             "batch_stats": nnx.to_pure_dict(state.filter(nnx.BatchStat))}
+    state = {
+        "params": nnx.to_pure_dict(state.filter(nnx.Param)),
+        "batch_stats": nnx.to_pure_dict(state.filter(nnx.BatchStat)),
+    }
   directory = os.path.abspath(directory)
   ckptr = ocp.StandardCheckpointer()
   ckptr.save(directory, dict(state), custom_metadata=metadata or {})
@@ -611,6 +686,7 @@ def restore_state(directory: str, model: nnx.Module, *, skip_head: bool = False)
     The model's new Param + BatchStat state.
   """
   import orbax.checkpoint as ocp  # pylint: disable=g-import-not-at-top
+
   restored = ocp.StandardCheckpointer().restore(os.path.abspath(directory))
   values = {}
   for kind in ("params", "batch_stats"):
@@ -620,15 +696,20 @@ def restore_state(directory: str, model: nnx.Module, *, skip_head: bool = False)
         continue
       values[key] = np.asarray(v)
   variables = _variables(model)
-  bad = [f"{'/'.join(k)}: saved {v.shape}, model {variables[k][1]}" for k, v in values.items()
-         if k in variables and v.shape != variables[k][1]]
+  bad = [
+      f"{'/'.join(k)}: saved {v.shape}, model {variables[k][1]}"
+      for k, v in values.items()
+      if k in variables and v.shape != variables[k][1]
+  ]
   missing = [k for k in variables if k not in values and not (skip_head and k[0] == "head")]
   unexpected = [k for k in values if k not in variables]
   if bad or missing or unexpected:
-    raise ConversionError(f"{directory} does not match the model"
-                          + _report("missing", ["/".join(k) for k in missing])
-                          + _report("unexpected", ["/".join(k) for k in unexpected])
-                          + _report("mis-shaped", bad))
+    raise ConversionError(
+        f"{directory} does not match the model"
+        + _report("missing", ["/".join(k) for k in missing])
+        + _report("unexpected", ["/".join(k) for k in unexpected])
+        + _report("mis-shaped", bad)
+    )
   return _apply(model, values)
 
 
@@ -636,24 +717,34 @@ def restore_state(directory: str, model: nnx.Module, *, skip_head: bool = False)
 # CLI.
 # --------------------------------------------------------------------------------------
 
+
 def main(argv: list[str] | None = None) -> str:
   """CLI entry point (see the module docstring); returns the output directory."""
   import argparse  # pylint: disable=g-import-not-at-top
 
-
   parser = argparse.ArgumentParser(
       prog="python -m mgjax.models.convert",
-      description="Convert a PyTorchVideo / PySlowFast / Caffe2 checkpoint to an mgjax (orbax) one.")
+      description="Convert a PyTorchVideo / PySlowFast / Caffe2 checkpoint to an mgjax (orbax) one.",
+  )
   parser.add_argument("--model", required=True, choices=registry.MODEL_NAMES)
-  parser.add_argument("--input", required=True, help=".pyth/.pt (torch) or .pkl (Caffe2) checkpoint")
+  parser.add_argument(
+      "--input", required=True, help=".pyth/.pt (torch) or .pkl (Caffe2) checkpoint"
+  )
   parser.add_argument("--output", required=True, help="output directory (must not exist)")
-  parser.add_argument("--num_classes", type=int, default=0,
-                      help="classes of the model (default: those of the checkpoint's classifier)")
+  parser.add_argument(
+      "--num_classes",
+      type=int,
+      default=0,
+      help="classes of the model (default: those of the checkpoint's classifier)",
+  )
   parser.add_argument("--skip_head", action="store_true", help="leave the classifier out")
   parser.add_argument("--width", type=int, default=0, help="config.model.width override")
-  parser.add_argument("--depths", type=str, default="", help="config.model.depths override, e.g. 1,1,1,1")
-  parser.add_argument("--bottleneck_ratio", type=int, default=0,
-                      help="config.model.bottleneck_ratio override")
+  parser.add_argument(
+      "--depths", type=str, default="", help="config.model.depths override, e.g. 1,1,1,1"
+  )
+  parser.add_argument(
+      "--bottleneck_ratio", type=int, default=0, help="config.model.bottleneck_ratio override"
+  )
   args = parser.parse_args(argv)
 
   try:
@@ -677,11 +768,21 @@ def main(argv: list[str] | None = None) -> str:
     values = match(model, sd, unknown, skip_head=args.skip_head)
   except ConversionError as e:
     raise SystemExit(f"error: {args.input} does not fit {args.model}: {e}") from None
-  out = save_state(to_pure(model, values), args.output, metadata={
-      "model": args.model, "num_classes": num_classes, "source": os.path.basename(args.input),
-      "skip_head": bool(args.skip_head)})
-  n = sum(int(np.prod(shape)) for path, (kind, shape) in _variables(model).items()
-          if kind == "params" and path in values)
+  out = save_state(
+      to_pure(model, values),
+      args.output,
+      metadata={
+          "model": args.model,
+          "num_classes": num_classes,
+          "source": os.path.basename(args.input),
+          "skip_head": bool(args.skip_head),
+      },
+  )
+  n = sum(
+      int(np.prod(shape))
+      for path, (kind, shape) in _variables(model).items()
+      if kind == "params" and path in values
+  )
   print(f"converted {args.input} -> {out} ({args.model}, {num_classes} classes, {n:,} parameters)")
   return out
 

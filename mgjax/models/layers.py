@@ -85,8 +85,9 @@ def chunked_normal(key: Array, shape: Sequence[int]) -> np.ndarray | Array:
   n = int(np.prod(shape))
   chunks = max(1, -(-n // _CHUNK))
   if isinstance(key, jax.core.Tracer):
-    _, bits = jax.lax.rng_bit_generator(_philox_state(key), (chunks * _CHUNK,), jnp.uint32,
-                                        algorithm=_PHILOX)
+    _, bits = jax.lax.rng_bit_generator(
+        _philox_state(key), (chunks * _CHUNK,), jnp.uint32, algorithm=_PHILOX
+    )
     return _bits_to_normal(bits)[:n].reshape(shape)
   state, parts = _philox_state(key), []
   for _ in range(chunks):
@@ -123,8 +124,6 @@ def zeros_init(key: Array, shape: Sequence[int], dtype: Dtype = jnp.float32) -> 
   return jnp.asarray(np.zeros(shape), dtype)
 
 
-
-
 class NormContext(NamedTuple):
   """How every BatchNorm of one forward pass behaves.
 
@@ -134,6 +133,7 @@ class NormContext(NamedTuple):
     momentum: weight of the old running statistics (flax convention); None uses
       each layer's default. May be a traced scalar (precise BN changes it per step).
   """
+
   train: bool
   group_size: int | None = None
   momentum: Any = None
@@ -149,10 +149,17 @@ def triple(v: int | Sequence[int]) -> tuple[int, int, int]:
   return v  # type: ignore[return-value]
 
 
-def conv3d(in_features: int, out_features: int, kernel_size: int | Sequence[int],
-           strides: int | Sequence[int] = 1, *, use_bias: bool = False,
-           dtype: Dtype = jnp.float32, rngs: nnx.Rngs,
-           kernel_init=conv_init) -> nnx.Conv:
+def conv3d(
+    in_features: int,
+    out_features: int,
+    kernel_size: int | Sequence[int],
+    strides: int | Sequence[int] = 1,
+    *,
+    use_bias: bool = False,
+    dtype: Dtype = jnp.float32,
+    rngs: nnx.Rngs,
+    kernel_init=conv_init,
+) -> nnx.Conv:
   """A 3D convolution with symmetric k // 2 zero padding (PyTorch semantics).
 
   Args:
@@ -169,10 +176,19 @@ def conv3d(in_features: int, out_features: int, kernel_size: int | Sequence[int]
     An `nnx.Conv` whose kernel has shape (t, h, w, in, out).
   """
   k = triple(kernel_size)
-  return nnx.Conv(in_features, out_features, kernel_size=k, strides=triple(strides),
-                  padding=[(i // 2, i // 2) for i in k], use_bias=use_bias, dtype=dtype,
-                  param_dtype=jnp.float32, kernel_init=kernel_init,
-                  bias_init=zeros_init, rngs=rngs)
+  return nnx.Conv(
+      in_features,
+      out_features,
+      kernel_size=k,
+      strides=triple(strides),
+      padding=[(i // 2, i // 2) for i in k],
+      use_bias=use_bias,
+      dtype=dtype,
+      param_dtype=jnp.float32,
+      kernel_init=kernel_init,
+      bias_init=zeros_init,
+      rngs=rngs,
+  )
 
 
 def im2col_conv3d(x: Array, kernel: Array, spatial_stride: int) -> Array:
@@ -205,15 +221,22 @@ def im2col_conv3d(x: Array, kernel: Array, spatial_stride: int) -> Array:
   xp = jnp.pad(x, ((0, 0), (pt, pt), (ph, ph), (pw, pw), (0, 0)))
   ho = (x.shape[2] + 2 * ph - kh) // s + 1
   wo = (x.shape[3] + 2 * pw - kw) // s + 1
-  patches = jnp.concatenate([xp[:, :, i:i + s * (ho - 1) + 1:s, j:j + s * (wo - 1) + 1:s, :]
-                             for i in range(kh) for j in range(kw)], axis=-1)
+  patches = jnp.concatenate(
+      [
+          xp[:, :, i : i + s * (ho - 1) + 1 : s, j : j + s * (wo - 1) + 1 : s, :]
+          for i in range(kh)
+          for j in range(kw)
+      ],
+      axis=-1,
+  )
   taps = kernel.transpose(1, 2, 3, 0, 4).reshape(kh * kw * c, kt * c_out).astype(x.dtype)
   y = (patches @ taps).reshape(*patches.shape[:-1], kt, c_out)
-  return sum(y[:, i:i + t, :, :, i, :] for i in range(kt))
+  return sum(y[:, i : i + t, :, :, i, :] for i in range(kt))
 
 
-def max_pool3d(x: Array, window: Sequence[int], strides: Sequence[int],
-               padding: Sequence[int] = (0, 0, 0)) -> Array:
+def max_pool3d(
+    x: Array, window: Sequence[int], strides: Sequence[int], padding: Sequence[int] = (0, 0, 0)
+) -> Array:
   """3D max pooling over NDHWC with symmetric padding by -inf (PyTorch semantics).
 
   Args:
@@ -282,8 +305,10 @@ def group_mean(s: Array, group_size: int, count: int) -> Array:
   spec = _explicit_batch_spec(s)
   if spec is None:
     return _per_clip_group_mean(s, group_size, count)
-  fn = jax.sharding.auto_axes(lambda t: _per_clip_group_mean(t, group_size, count),
-                              out_sharding=jax.sharding.PartitionSpec(*spec))
+  fn = jax.sharding.auto_axes(
+      lambda t: _per_clip_group_mean(t, group_size, count),
+      out_sharding=jax.sharding.PartitionSpec(*spec),
+  )
   return fn(s)
 
 
@@ -309,8 +334,15 @@ class GroupedBatchNorm(nnx.Module):
     mean, var: running statistics (torch's running_mean and running_var).
   """
 
-  def __init__(self, num_features: int, *, eps: float = BN_EPS, momentum: float = BN_MOMENTUM,
-               zero_init: bool = False, dtype: Dtype = jnp.float32):
+  def __init__(
+      self,
+      num_features: int,
+      *,
+      eps: float = BN_EPS,
+      momentum: float = BN_MOMENTUM,
+      zero_init: bool = False,
+      dtype: Dtype = jnp.float32,
+  ):
     """Creates the layer.
 
     Args:
@@ -365,9 +397,9 @@ class GroupedBatchNorm(nnx.Module):
     bshape = (batch,) + (1,) * len(red) + (x.shape[-1],)
 
     # Two passes (mean, then centred squares) for the same rounding as torch.
-    mean = group_mean(x32.sum(axis=red), group, count)                   # [B, C]
+    mean = group_mean(x32.sum(axis=red), group, count)  # [B, C]
     centred = x32 - mean.reshape(bshape)
-    var = group_mean(jnp.square(centred).sum(axis=red), group, count)    # [B, C]
+    var = group_mean(jnp.square(centred).sum(axis=red), group, count)  # [B, C]
     inv = jax.lax.rsqrt(var + self.eps).reshape(bshape) * scale
     y = centred * inv + bias
 
@@ -380,6 +412,10 @@ class GroupedBatchNorm(nnx.Module):
     momentum = jnp.asarray(momentum, jnp.float32)
     # set_value, not `var[...] = `: the latter asks every tracer for its sharding,
     # which costs seconds of tracing for a ResNet's ~200 BatchNorms.
-    self.mean.set_value(momentum * self.mean[...] + (1.0 - momentum) * jax.lax.stop_gradient(batch_mean))
-    self.var.set_value(momentum * self.var[...] + (1.0 - momentum) * jax.lax.stop_gradient(batch_var))
+    self.mean.set_value(
+        momentum * self.mean[...] + (1.0 - momentum) * jax.lax.stop_gradient(batch_mean)
+    )
+    self.var.set_value(
+        momentum * self.var[...] + (1.0 - momentum) * jax.lax.stop_gradient(batch_var)
+    )
     return y.astype(self.dtype)

@@ -34,8 +34,16 @@ from mgjax.models import layers
 class NonLocal(nnx.Module):
   """Non-local block on NDHWC features; attribute names follow PySlowFast."""
 
-  def __init__(self, dim: int, dim_inner: int, *, pool_size: Sequence[int] = (1, 2, 2),
-               instantiation: str = "softmax", dtype=jnp.float32, rngs: nnx.Rngs):
+  def __init__(
+      self,
+      dim: int,
+      dim_inner: int,
+      *,
+      pool_size: Sequence[int] = (1, 2, 2),
+      instantiation: str = "softmax",
+      dtype=jnp.float32,
+      rngs: nnx.Rngs,
+  ):
     """Creates the block.
 
     Args:

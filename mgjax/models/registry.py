@@ -62,6 +62,7 @@ class ModelSpec:
     sampling_rate: default temporal stride between those frames.
     reference: the reference configuration it reproduces.
   """
+
   name: str
   arch: ArchSpec
   num_frames: int
@@ -84,10 +85,16 @@ def _slowfast(alpha: int, fusion_kernel: int, depths=R50, res4_temporal_blocks=N
   blocks = None
   if res4_temporal_blocks is not None:
     blocks = tuple((None, None, res4_temporal_blocks, None) for _ in range(2))
-  return ArchSpec(depths=depths, stem_kernel_t=(1, 5),
-                  temporal_kernels=(((1,), (1,), (3,), (3,)), ((3,), (3,), (3,), (3,))),
-                  temporal_blocks=blocks, alpha=alpha, beta_inv=8, fusion_ratio=2,
-                  fusion_kernel=fusion_kernel)
+  return ArchSpec(
+      depths=depths,
+      stem_kernel_t=(1, 5),
+      temporal_kernels=(((1,), (1,), (3,), (3,)), ((3,), (3,), (3,), (3,))),
+      temporal_blocks=blocks,
+      alpha=alpha,
+      beta_inv=8,
+      fusion_ratio=2,
+      fusion_kernel=fusion_kernel,
+  )
 
 
 # The zoo's I3D: 5×7×7 conv1, kernels 3 / (3,1) / (3,1) / (1,3), temporal pool 2 after res2.
@@ -97,27 +104,45 @@ _I3D = ArchSpec(stem_kernel_t=(5,), temporal_kernels=(((3,), (3, 1), (3, 1), (1,
 _SLOW = ArchSpec(stem_kernel_t=(1,), temporal_kernels=(((1,), (1,), (3,), (3,)),))
 _C2D = ArchSpec(stem_kernel_t=(1,), temporal_kernels=(((1,), (1,), (1,), (1,)),), pool1_t=2)
 # Non-local blocks after res3 blocks 1, 3 and res4 blocks 1, 3, 5.
-_NL = dict(nonlocal_blocks=((), (1, 3), (1, 3, 5), ()), nonlocal_pool=(1, 2, 2),
-           nonlocal_instantiation="softmax")
+_NL = dict(
+    nonlocal_blocks=((), (1, 3), (1, 3, 5), ()),
+    nonlocal_pool=(1, 2, 2),
+    nonlocal_instantiation="softmax",
+)
 
 MODELS: dict[str, ModelSpec] = {
-    m.name: m for m in [
+    m.name: m
+    for m in [
         ModelSpec("slowfast_r50_4x16", _slowfast(8, 5), 32, 2, "SLOWFAST_4x16_R50"),
         ModelSpec("slowfast_r50_8x8", _slowfast(4, 7), 32, 2, "SLOWFAST_8x8_R50"),
-        ModelSpec("slowfast_r50_16x8", _slowfast(4, 7), 64, 2, "SLOWFAST_16x8_R50 (SSv2, Charades)"),
+        ModelSpec(
+            "slowfast_r50_16x8", _slowfast(4, 7), 64, 2, "SLOWFAST_16x8_R50 (SSv2, Charades)"
+        ),
         ModelSpec("slowfast_r101_8x8", _slowfast(4, 5, R101, 6), 32, 2, "SLOWFAST_8x8_R101_50_50"),
-        ModelSpec("slowfast_r101_16x8", _slowfast(4, 5, R101, 6), 64, 2, "SLOWFAST_16x8_R101_50_50"),
-        ModelSpec("slowfast_r101_8x8_101_101_101", _slowfast(4, 5, R101), 32, 2,
-                  "SLOWFAST_8x8_R101_101_101 (PyTorchVideo hub slowfast_r101)"),
+        ModelSpec(
+            "slowfast_r101_16x8", _slowfast(4, 5, R101, 6), 64, 2, "SLOWFAST_16x8_R101_50_50"
+        ),
+        ModelSpec(
+            "slowfast_r101_8x8_101_101_101",
+            _slowfast(4, 5, R101),
+            32,
+            2,
+            "SLOWFAST_8x8_R101_101_101 (PyTorchVideo hub slowfast_r101)",
+        ),
         ModelSpec("i3d_r50", _I3D, 8, 8, "I3D_8x8_R50"),
         ModelSpec("i3d_nl_r50", dataclasses.replace(_I3D, **_NL), 8, 8, "I3D_NLN_8x8_R50"),
-        ModelSpec("i3d_paper_r50", _SLOW, 16, 4, "multigrid paper I3D (16 frames, no temporal pool)"),
-        ModelSpec("i3d_nl_paper_r50", dataclasses.replace(_SLOW, **_NL), 16, 4,
-                  "multigrid paper I3D-NL"),
+        ModelSpec(
+            "i3d_paper_r50", _SLOW, 16, 4, "multigrid paper I3D (16 frames, no temporal pool)"
+        ),
+        ModelSpec(
+            "i3d_nl_paper_r50", dataclasses.replace(_SLOW, **_NL), 16, 4, "multigrid paper I3D-NL"
+        ),
         ModelSpec("slow_r50_8x8", _SLOW, 8, 8, "SLOW_8x8_R50"),
         ModelSpec("slow_r50_4x16", _SLOW, 4, 16, "SLOW_4x16_R50"),
         ModelSpec("c2d_r50", _C2D, 8, 8, "C2D_8x8_R50"),
-        ModelSpec("c2d_nopool_r50", dataclasses.replace(_C2D, pool1_t=1), 8, 8, "C2D_NOPOOL_8x8_R50"),
+        ModelSpec(
+            "c2d_nopool_r50", dataclasses.replace(_C2D, pool1_t=1), 8, 8, "C2D_NOPOOL_8x8_R50"
+        ),
     ]
 }
 MODEL_NAMES: tuple[str, ...] = tuple(MODELS)
@@ -140,13 +165,15 @@ def model_spec(name: str) -> ModelSpec:
 def arch_from_config(model_config: Any) -> ArchSpec:
   """The ArchSpec of `config.model`, with its width/depth overrides applied."""
   spec = model_spec(model_config.name).arch
-  return spec.with_overrides(width=getattr(model_config, "width", 0) or 0,
-                             depths=tuple(getattr(model_config, "depths", ()) or ()),
-                             bottleneck_ratio=getattr(model_config, "bottleneck_ratio", 0) or 0,
-                             zero_init_final_bn=bool(getattr(model_config, "zero_init_final_bn", True)),
-                             stem_stride=getattr(model_config, "stem_stride", 0) or 0,
-                             stem_pool=bool(getattr(model_config, "stem_pool", True)),
-                             spatial_strides=tuple(getattr(model_config, "spatial_strides", ()) or ()))
+  return spec.with_overrides(
+      width=getattr(model_config, "width", 0) or 0,
+      depths=tuple(getattr(model_config, "depths", ()) or ()),
+      bottleneck_ratio=getattr(model_config, "bottleneck_ratio", 0) or 0,
+      zero_init_final_bn=bool(getattr(model_config, "zero_init_final_bn", True)),
+      stem_stride=getattr(model_config, "stem_stride", 0) or 0,
+      stem_pool=bool(getattr(model_config, "stem_pool", True)),
+      spatial_strides=tuple(getattr(model_config, "spatial_strides", ()) or ()),
+  )
 
 
 def check_config(model_config: Any) -> None:
@@ -180,6 +207,11 @@ def create_model(model_config: Any, *, rngs: nnx.Rngs) -> VideoResNet:
     if dtype not in DTYPES:
       raise ValueError(f"model.dtype {dtype!r} not in {tuple(DTYPES)}")
     dtype = DTYPES[dtype]
-  return VideoResNet(arch_from_config(model_config), num_classes=int(model_config.num_classes),
-                     dropout_rate=float(model_config.dropout_rate), dtype=dtype,
-                     stem_im2col=bool(getattr(model_config, "stem_im2col", True)), rngs=rngs)
+  return VideoResNet(
+      arch_from_config(model_config),
+      num_classes=int(model_config.num_classes),
+      dropout_rate=float(model_config.dropout_rate),
+      dtype=dtype,
+      stem_im2col=bool(getattr(model_config, "stem_im2col", True)),
+      rngs=rngs,
+  )

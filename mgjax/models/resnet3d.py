@@ -75,6 +75,7 @@ class ArchSpec:
     zero_init_final_bn: start the last BN of every residual branch at zero scale
       (the reference's ZERO_INIT_FINAL_BN, on in its Kinetics configs).
   """
+
   depths: tuple[int, ...] = (3, 4, 6, 3)
   width: int = 64
   bottleneck_ratio: int = 1
@@ -125,10 +126,17 @@ class ArchSpec:
       size = (size + 2 * 1 - 3) // s + 1  # The stage's strided 3×3.
     return size
 
-  def with_overrides(self, *, width: int = 0, depths: Sequence[int] = (),
-                     bottleneck_ratio: int = 0, zero_init_final_bn: bool = True,
-                     stem_stride: int = 0, stem_pool: bool = True,
-                     spatial_strides: Sequence[int] = ()) -> "ArchSpec":
+  def with_overrides(
+      self,
+      *,
+      width: int = 0,
+      depths: Sequence[int] = (),
+      bottleneck_ratio: int = 0,
+      zero_init_final_bn: bool = True,
+      stem_stride: int = 0,
+      stem_pool: bool = True,
+      spatial_strides: Sequence[int] = (),
+  ) -> "ArchSpec":
     """Returns the spec with the config's small-model overrides (0 / () / True keep).
 
     Non-local positions beyond a shortened stage are dropped. The stride overrides
@@ -145,7 +153,9 @@ class ArchSpec:
     if spatial_strides:
       strides = tuple(int(s) for s in spatial_strides)
       if len(strides) != STAGES or not all(s in (1, 2) for s in strides):
-        raise ValueError(f"model.spatial_strides must hold {STAGES} strides of 1 or 2, got {strides}")
+        raise ValueError(
+            f"model.spatial_strides must hold {STAGES} strides of 1 or 2, got {strides}"
+        )
       spec = dataclasses.replace(spec, spatial_strides=strides)
     if not zero_init_final_bn:
       spec = dataclasses.replace(spec, zero_init_final_bn=False)
@@ -160,7 +170,9 @@ class ArchSpec:
       nl = tuple(tuple(i for i in spec.nonlocal_blocks[s] if i < depths[s]) for s in range(STAGES))
       spec = dataclasses.replace(spec, depths=depths, nonlocal_blocks=nl)
     if spec.num_pathways == 2 and spec.width // spec.beta_inv < 1:
-      raise ValueError(f"width {spec.width} leaves the fast pathway no channel (beta_inv={spec.beta_inv})")
+      raise ValueError(
+          f"width {spec.width} leaves the fast pathway no channel (beta_inv={spec.beta_inv})"
+      )
     return spec
 
 
@@ -173,13 +185,24 @@ class Stem(nnx.Module):
   A static field of the module, so it is part of every jit key through the graph.
   """
 
-  def __init__(self, dim_in: int, dim_out: int, kernel_t: int, *, stride: int = 2,
-               pool: bool = True, im2col: bool = True, dtype, rngs: nnx.Rngs):
+  def __init__(
+      self,
+      dim_in: int,
+      dim_out: int,
+      kernel_t: int,
+      *,
+      stride: int = 2,
+      pool: bool = True,
+      im2col: bool = True,
+      dtype,
+      rngs: nnx.Rngs,
+  ):
     self.stride = stride
     self.pool = pool
     self.im2col = im2col
-    self.conv = layers.conv3d(dim_in, dim_out, (kernel_t, 7, 7), (1, stride, stride), dtype=dtype,
-                              rngs=rngs)
+    self.conv = layers.conv3d(
+        dim_in, dim_out, (kernel_t, 7, 7), (1, stride, stride), dtype=dtype, rngs=rngs
+    )
     self.bn = layers.GroupedBatchNorm(dim_out, dtype=dtype)
 
   def __call__(self, x: jax.Array, ctx: layers.NormContext) -> jax.Array:
@@ -196,12 +219,24 @@ class Stem(nnx.Module):
 class VideoModelStem(nnx.Module):
   """The stems of all pathways (`pathway{p}_stem`)."""
 
-  def __init__(self, dims_out: Sequence[int], kernels_t: Sequence[int], *, stride: int = 2,
-               pool: bool = True, im2col: bool = True, dtype, rngs: nnx.Rngs):
+  def __init__(
+      self,
+      dims_out: Sequence[int],
+      kernels_t: Sequence[int],
+      *,
+      stride: int = 2,
+      pool: bool = True,
+      im2col: bool = True,
+      dtype,
+      rngs: nnx.Rngs,
+  ):
     self.num_pathways = len(dims_out)
     for p, (d, k) in enumerate(zip(dims_out, kernels_t)):
-      setattr(self, f"pathway{p}_stem",
-              Stem(3, d, k, stride=stride, pool=pool, im2col=im2col, dtype=dtype, rngs=rngs))
+      setattr(
+          self,
+          f"pathway{p}_stem",
+          Stem(3, d, k, stride=stride, pool=pool, im2col=im2col, dtype=dtype, rngs=rngs),
+      )
 
   def __call__(self, xs: list[jax.Array], ctx: layers.NormContext) -> list[jax.Array]:
     return [getattr(self, f"pathway{p}_stem")(x, ctx) for p, x in enumerate(xs)]
@@ -212,11 +247,23 @@ class BottleneckTransform(nnx.Module):
   ReLU after a and b. The last BN starts at zero scale with `zero_init`, so that
   the block starts as its shortcut."""
 
-  def __init__(self, dim_in: int, dim_out: int, dim_inner: int, kernel_t: int, stride: int,
-               *, zero_init: bool = True, dtype, rngs: nnx.Rngs):
+  def __init__(
+      self,
+      dim_in: int,
+      dim_out: int,
+      dim_inner: int,
+      kernel_t: int,
+      stride: int,
+      *,
+      zero_init: bool = True,
+      dtype,
+      rngs: nnx.Rngs,
+  ):
     self.a = layers.conv3d(dim_in, dim_inner, (kernel_t, 1, 1), dtype=dtype, rngs=rngs)
     self.a_bn = layers.GroupedBatchNorm(dim_inner, dtype=dtype)
-    self.b = layers.conv3d(dim_inner, dim_inner, (1, 3, 3), (1, stride, stride), dtype=dtype, rngs=rngs)
+    self.b = layers.conv3d(
+        dim_inner, dim_inner, (1, 3, 3), (1, stride, stride), dtype=dtype, rngs=rngs
+    )
     self.b_bn = layers.GroupedBatchNorm(dim_inner, dtype=dtype)
     self.c = layers.conv3d(dim_inner, dim_out, 1, dtype=dtype, rngs=rngs)
     self.c_bn = layers.GroupedBatchNorm(dim_out, zero_init=zero_init, dtype=dtype)
@@ -230,16 +277,27 @@ class BottleneckTransform(nnx.Module):
 class ResBlock(nnx.Module):
   """Residual block; a 1×1×1 projection (branch1) when channels or stride change."""
 
-  def __init__(self, dim_in: int, dim_out: int, dim_inner: int, kernel_t: int, stride: int,
-               *, zero_init: bool = True, dtype, rngs: nnx.Rngs):
+  def __init__(
+      self,
+      dim_in: int,
+      dim_out: int,
+      dim_inner: int,
+      kernel_t: int,
+      stride: int,
+      *,
+      zero_init: bool = True,
+      dtype,
+      rngs: nnx.Rngs,
+  ):
     if dim_in != dim_out or stride != 1:
       self.branch1 = layers.conv3d(dim_in, dim_out, 1, (1, stride, stride), dtype=dtype, rngs=rngs)
       self.branch1_bn = layers.GroupedBatchNorm(dim_out, dtype=dtype)
     else:
       self.branch1 = None
       self.branch1_bn = None
-    self.branch2 = BottleneckTransform(dim_in, dim_out, dim_inner, kernel_t, stride,
-                                       zero_init=zero_init, dtype=dtype, rngs=rngs)
+    self.branch2 = BottleneckTransform(
+        dim_in, dim_out, dim_inner, kernel_t, stride, zero_init=zero_init, dtype=dtype, rngs=rngs
+    )
 
   def __call__(self, x: jax.Array, ctx: layers.NormContext) -> jax.Array:
     shortcut = x if self.branch1 is None else self.branch1_bn(self.branch1(x), ctx)
@@ -250,23 +308,46 @@ class ResStage(nnx.Module):
   """One stage of every pathway: `pathway{p}_res{i}` blocks, optionally followed
   by `pathway{p}_nonlocal{i}`."""
 
-  def __init__(self, spec: ArchSpec, stage: int, dims_in: Sequence[int], dims_out: Sequence[int],
-               dims_inner: Sequence[int], *, dtype, rngs: nnx.Rngs):
+  def __init__(
+      self,
+      spec: ArchSpec,
+      stage: int,
+      dims_in: Sequence[int],
+      dims_out: Sequence[int],
+      dims_inner: Sequence[int],
+      *,
+      dtype,
+      rngs: nnx.Rngs,
+  ):
     self.depth = spec.depths[stage]
     self.num_pathways = len(dims_in)
     nonlocal_ids = []
     for p in range(self.num_pathways):
       for i in range(self.depth):
-        block = ResBlock(dims_in[p] if i == 0 else dims_out[p], dims_out[p], dims_inner[p],
-                         spec.block_temporal_kernel(p, stage, i),
-                         spec.spatial_strides[stage] if i == 0 else 1,
-                         zero_init=spec.zero_init_final_bn, dtype=dtype, rngs=rngs)
+        block = ResBlock(
+            dims_in[p] if i == 0 else dims_out[p],
+            dims_out[p],
+            dims_inner[p],
+            spec.block_temporal_kernel(p, stage, i),
+            spec.spatial_strides[stage] if i == 0 else 1,
+            zero_init=spec.zero_init_final_bn,
+            dtype=dtype,
+            rngs=rngs,
+        )
         setattr(self, f"pathway{p}_res{i}", block)
         if p == 0 and i in spec.nonlocal_blocks[stage]:
-          setattr(self, f"pathway{p}_nonlocal{i}",
-                  nonlocal_block.NonLocal(dims_out[p], dims_out[p] // 2, pool_size=spec.nonlocal_pool,
-                                          instantiation=spec.nonlocal_instantiation, dtype=dtype,
-                                          rngs=rngs))
+          setattr(
+              self,
+              f"pathway{p}_nonlocal{i}",
+              nonlocal_block.NonLocal(
+                  dims_out[p],
+                  dims_out[p] // 2,
+                  pool_size=spec.nonlocal_pool,
+                  instantiation=spec.nonlocal_instantiation,
+                  dtype=dtype,
+                  rngs=rngs,
+              ),
+          )
           nonlocal_ids.append(i)
     self.nonlocal_ids = tuple(nonlocal_ids)
 
@@ -291,9 +372,15 @@ class Head(nnx.Module):
 
   def __init__(self, dim_in: int, num_classes: int, dropout_rate: float, *, rngs: nnx.Rngs):
     self.dropout = nnx.Dropout(dropout_rate, rngs=rngs)
-    self.projection = nnx.Linear(dim_in, num_classes, kernel_init=layers.fc_init,
-                                 bias_init=layers.zeros_init, param_dtype=jnp.float32,
-                                 dtype=jnp.float32, rngs=rngs)
+    self.projection = nnx.Linear(
+        dim_in,
+        num_classes,
+        kernel_init=layers.fc_init,
+        bias_init=layers.zeros_init,
+        param_dtype=jnp.float32,
+        dtype=jnp.float32,
+        rngs=rngs,
+    )
 
   def __call__(self, xs: list[jax.Array], train: bool) -> jax.Array:
     pooled = [x.astype(jnp.float32).mean(axis=(1, 2, 3)) for x in xs]
@@ -311,8 +398,16 @@ class VideoResNet(nnx.Module):
   pathway's T // alpha frames itself (T must be divisible by alpha).
   """
 
-  def __init__(self, spec: ArchSpec, *, num_classes: int, dropout_rate: float = 0.5,
-               dtype=jnp.float32, stem_im2col: bool = True, rngs: nnx.Rngs):
+  def __init__(
+      self,
+      spec: ArchSpec,
+      *,
+      num_classes: int,
+      dropout_rate: float = 0.5,
+      dtype=jnp.float32,
+      stem_im2col: bool = True,
+      rngs: nnx.Rngs,
+  ):
     """Builds the network.
 
     Args:
@@ -336,8 +431,15 @@ class VideoResNet(nnx.Module):
     fast = lambda c: c // spec.beta_inv
     fused = lambda c: c + spec.fusion_ratio * fast(c) if two else c
     stem_out = [w, fast(w)] if two else [w]
-    self.s1 = VideoModelStem(stem_out, spec.stem_kernel_t, stride=spec.stem_stride,
-                             pool=spec.stem_pool, im2col=stem_im2col, dtype=dtype, rngs=rngs)
+    self.s1 = VideoModelStem(
+        stem_out,
+        spec.stem_kernel_t,
+        stride=spec.stem_stride,
+        pool=spec.stem_pool,
+        im2col=stem_im2col,
+        dtype=dtype,
+        rngs=rngs,
+    )
     if two:
       self.s1_fuse = self._fuse(fast(w), dtype, rngs)
 
@@ -348,20 +450,31 @@ class VideoResNet(nnx.Module):
       dims_in = [fused(dim_prev)] + ([fast(dim_prev)] if two else [])
       dims_out = [dim_out] + ([fast(dim_out)] if two else [])
       dims_inner = [dim_inner] + ([fast(dim_inner)] if two else [])
-      setattr(self, f"s{stage + 2}",
-              ResStage(spec, stage, dims_in, dims_out, dims_inner, dtype=dtype, rngs=rngs))
+      setattr(
+          self,
+          f"s{stage + 2}",
+          ResStage(spec, stage, dims_in, dims_out, dims_inner, dtype=dtype, rngs=rngs),
+      )
       if two and stage < STAGES - 1:
         setattr(self, f"s{stage + 2}_fuse", self._fuse(fast(dim_out), dtype, rngs))
       dim_prev = dim_out
-    self.head = Head(dim_prev + (fast(dim_prev) if two else 0), num_classes, dropout_rate, rngs=rngs)
+    self.head = Head(
+        dim_prev + (fast(dim_prev) if two else 0), num_classes, dropout_rate, rngs=rngs
+    )
 
   def _fuse(self, dim_in: int, dtype, rngs: nnx.Rngs) -> slowfast.FuseFastToSlow:
-    return slowfast.FuseFastToSlow(dim_in, fusion_ratio=self.spec.fusion_ratio,
-                                   kernel=self.spec.fusion_kernel, alpha=self.spec.alpha,
-                                   dtype=dtype, rngs=rngs)
+    return slowfast.FuseFastToSlow(
+        dim_in,
+        fusion_ratio=self.spec.fusion_ratio,
+        kernel=self.spec.fusion_kernel,
+        alpha=self.spec.alpha,
+        dtype=dtype,
+        rngs=rngs,
+    )
 
-  def __call__(self, x: jax.Array, *, train: bool, bn_group_size: int | None = None,
-               bn_momentum=None) -> jax.Array:
+  def __call__(
+      self, x: jax.Array, *, train: bool, bn_group_size: int | None = None, bn_momentum=None
+  ) -> jax.Array:
     """Runs the network.
 
     Args:
@@ -377,8 +490,9 @@ class VideoResNet(nnx.Module):
     xs = self.features(x, train=train, bn_group_size=bn_group_size, bn_momentum=bn_momentum)
     return self.head(xs, train)
 
-  def features(self, x: jax.Array, *, train: bool, bn_group_size: int | None = None,
-               bn_momentum=None) -> list[jax.Array]:
+  def features(
+      self, x: jax.Array, *, train: bool, bn_group_size: int | None = None, bn_momentum=None
+  ) -> list[jax.Array]:
     """The res5 feature maps of every pathway (arguments as `__call__`).
 
     Returns:

@@ -70,8 +70,16 @@ class FuseFastToSlow(nnx.Module):
   features onto the slow frames; after BN and ReLU they are concatenated to the
   slow features (slow first)."""
 
-  def __init__(self, dim_in: int, *, fusion_ratio: int, kernel: int, alpha: int,
-               dtype=jnp.float32, rngs: nnx.Rngs):
+  def __init__(
+      self,
+      dim_in: int,
+      *,
+      fusion_ratio: int,
+      kernel: int,
+      alpha: int,
+      dtype=jnp.float32,
+      rngs: nnx.Rngs,
+  ):
     """Creates the fusion.
 
     Args:
@@ -82,8 +90,9 @@ class FuseFastToSlow(nnx.Module):
       dtype: compute dtype.
       rngs: random streams.
     """
-    self.conv_f2s = layers.conv3d(dim_in, dim_in * fusion_ratio, (kernel, 1, 1), (alpha, 1, 1),
-                                  dtype=dtype, rngs=rngs)
+    self.conv_f2s = layers.conv3d(
+        dim_in, dim_in * fusion_ratio, (kernel, 1, 1), (alpha, 1, 1), dtype=dtype, rngs=rngs
+    )
     self.bn = layers.GroupedBatchNorm(dim_in * fusion_ratio, dtype=dtype)
 
   def __call__(self, xs: list[jax.Array], ctx: layers.NormContext) -> list[jax.Array]:
@@ -91,6 +100,8 @@ class FuseFastToSlow(nnx.Module):
     slow, fast = xs
     fuse = jax.nn.relu(self.bn(self.conv_f2s(fast), ctx))
     if fuse.shape[1] != slow.shape[1]:
-      raise ValueError(f"fast→slow fusion gives {fuse.shape[1]} frames for {slow.shape[1]} slow "
-                       "frames: the number of frames must be divisible by alpha")
+      raise ValueError(
+          f"fast→slow fusion gives {fuse.shape[1]} frames for {slow.shape[1]} slow "
+          "frames: the number of frames must be divisible by alpha"
+      )
     return [jnp.concatenate([slow, fuse], axis=-1), fast]

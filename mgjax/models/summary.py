@@ -54,6 +54,7 @@ class Cost:
     batch, frames, crop: the input shape [batch, frames, crop, crop, 3].
     flops: XLA's FLOP count (2 per multiply-add).
   """
+
   batch: int
   frames: int
   crop: int
@@ -109,13 +110,25 @@ def _clip_flops(model_key: tuple, frames: int, crop: int) -> float:
 
 
 class _Namespace:
+
   def __init__(self, **kw):
     self.__dict__.update(kw)
 
 
 def _model_key(model_config: Any) -> tuple:
-  fields = ("name", "num_classes", "dtype", "dropout_rate", "width", "depths", "bottleneck_ratio",
-            "zero_init_final_bn", "stem_stride", "stem_pool", "spatial_strides")
+  fields = (
+      "name",
+      "num_classes",
+      "dtype",
+      "dropout_rate",
+      "width",
+      "depths",
+      "bottleneck_ratio",
+      "zero_init_final_bn",
+      "stem_stride",
+      "stem_pool",
+      "spatial_strides",
+  )
   return tuple((f, _freeze(getattr(model_config, f, None))) for f in fields)
 
 
@@ -137,9 +150,12 @@ def _table(head: tuple[str, ...], rows: list[tuple], left: tuple[int, ...] = (0,
   """Aligned text table; columns in `left` are left-aligned, the others right-aligned."""
   cells = [tuple(str(c) for c in r) for r in [head, *rows]]
   widths = [max(len(r[i]) for r in cells) for i in range(len(head))]
-  fmt = lambda r: "  ".join(c.ljust(w) if i in left else c.rjust(w)
-                            for i, (c, w) in enumerate(zip(r, widths))).rstrip()
-  return "\n".join([fmt(cells[0]), fmt(tuple("-" * w for w in widths))] + [fmt(r) for r in cells[1:]])
+  fmt = lambda r: "  ".join(
+      c.ljust(w) if i in left else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths))
+  ).rstrip()
+  return "\n".join(
+      [fmt(cells[0]), fmt(tuple("-" * w for w in widths))] + [fmt(r) for r in cells[1:]]
+  )
 
 
 def list_models() -> str:
@@ -150,23 +166,33 @@ def list_models() -> str:
     model_config = config_lib.base().model
     model_config.name = name
     params = count_params(abstract_model(model_config))
-    rows.append((name, f"{spec.num_frames}x{spec.sampling_rate}", spec.alpha, f"{params:,}",
-                 spec.reference))
-  return _table(("model", "frames x rate", "alpha", "params (400 classes)", "reference"), rows,
-                left=(0, 4))
+    rows.append(
+        (name, f"{spec.num_frames}x{spec.sampling_rate}", spec.alpha, f"{params:,}", spec.reference)
+    )
+  return _table(
+      ("model", "frames x rate", "alpha", "params (400 classes)", "reference"), rows, left=(0, 4)
+  )
 
 
 def model_report(model_config, frames: int, crops: list[int], batch: int) -> str:
   """Parameters and forward cost of one model for the given shapes."""
   spec = registry.model_spec(model_config.name)
   model = abstract_model(model_config)
-  lines = [f"{model_config.name}: {count_params(model):,} parameters "
-           f"({model_config.num_classes} classes, {spec.reference})"]
+  lines = [
+      f"{model_config.name}: {count_params(model):,} parameters "
+      f"({model_config.num_classes} classes, {spec.reference})"
+  ]
   rows = []
   for crop in crops:
     c = clip_cost(model_config, frames, crop)
-    rows.append((f"{batch}x{frames}x{crop}²", f"{c.gflops:.1f}", f"{c.gmacs:.1f}",
-                 f"{batch * c.gflops:.1f}"))
+    rows.append(
+        (
+            f"{batch}x{frames}x{crop}²",
+            f"{c.gflops:.1f}",
+            f"{c.gmacs:.1f}",
+            f"{batch * c.gflops:.1f}",
+        )
+    )
   lines.append(_table(("shape BxTxS²", "GFLOPs/clip (XLA)", "GMACs/clip", "GFLOPs/forward"), rows))
   return "\n".join(lines)
 
@@ -180,10 +206,25 @@ def plan_report(config) -> str:
   rows = []
   for b, t, s in plan.distinct_shapes():
     c = clip_cost(config.model, t, s)
-    rows.append((f"{b}x{t}x{s}²", f"{c.gflops:.1f}", f"{c.gmacs:.1f}", f"{b * c.gflops / 1e3:.2f}",
-                 f"{b * c.flops / base:.2f}"))
-  head = (f"{config.model.name}: {count_params(model):,} parameters; "
-          f"plan of {plan.num_steps:,} steps, base shape {b0}x{t0}x{s0}² (forward pass, "
-          f"{config.model.dtype})")
-  return head + "\n" + _table(("shape BxTxS²", "GFLOPs/clip (XLA)", "GMACs/clip", "TFLOPs/step",
-                               "step / base step"), rows)
+    rows.append(
+        (
+            f"{b}x{t}x{s}²",
+            f"{c.gflops:.1f}",
+            f"{c.gmacs:.1f}",
+            f"{b * c.gflops / 1e3:.2f}",
+            f"{b * c.flops / base:.2f}",
+        )
+    )
+  head = (
+      f"{config.model.name}: {count_params(model):,} parameters; "
+      f"plan of {plan.num_steps:,} steps, base shape {b0}x{t0}x{s0}² (forward pass, "
+      f"{config.model.dtype})"
+  )
+  return (
+      head
+      + "\n"
+      + _table(
+          ("shape BxTxS²", "GFLOPs/clip (XLA)", "GMACs/clip", "TFLOPs/step", "step / base step"),
+          rows,
+      )
+  )

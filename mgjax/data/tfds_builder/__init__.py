@@ -46,8 +46,12 @@ from mgjax.data import frame_store
 
 tf = frame_store.import_tf()
 
-_READERS = {"synthetic": datasets.kinetics, "kinetics": datasets.kinetics, "ssv2": datasets.ssv2,
-            "charades": datasets.charades}
+_READERS = {
+    "synthetic": datasets.kinetics,
+    "kinetics": datasets.kinetics,
+    "ssv2": datasets.ssv2,
+    "charades": datasets.charades,
+}
 
 
 class MgjaxFrameStore(tfds.core.GeneratorBasedBuilder):
@@ -56,25 +60,27 @@ class MgjaxFrameStore(tfds.core.GeneratorBasedBuilder):
   VERSION = tfds.core.Version("1.0.0")
   RELEASE_NOTES = {"1.0.0": "Initial release."}
   BUILDER_CONFIGS = [
-      tfds.core.BuilderConfig(name=name, description=f"A {name} frame store.")
-      for name in _READERS
+      tfds.core.BuilderConfig(name=name, description=f"A {name} frame store.") for name in _READERS
   ]
   MANUAL_DOWNLOAD_INSTRUCTIONS = (
       "Set --manual_dir to a dataset root: a frame store made by `python -m mgjax.data.convert`"
-      " (or `python -m mgjax.data.synthetic`) plus the dataset's annotation files.")
+      " (or `python -m mgjax.data.synthetic`) plus the dataset's annotation files."
+  )
 
   def _info(self) -> tfds.core.DatasetInfo:
     return self.dataset_info_from_configs(
-        features=tfds.features.FeaturesDict({
-            "video_id": tfds.features.Text(),
-            # The store's JPEG bytes, unchanged (an Image feature would re-encode them).
-            "frames": tfds.features.Tensor(shape=(None,), dtype=np.object_),
-            "labels": tfds.features.Tensor(shape=(None,), dtype=np.int64),
-            "fps": tfds.features.Scalar(dtype=np.float32),
-            "height": tfds.features.Scalar(dtype=np.int32),
-            "width": tfds.features.Scalar(dtype=np.int32),
-            "source": tfds.features.Text(),
-        }),
+        features=tfds.features.FeaturesDict(
+            {
+                "video_id": tfds.features.Text(),
+                # The store's JPEG bytes, unchanged (an Image feature would re-encode them).
+                "frames": tfds.features.Tensor(shape=(None,), dtype=np.object_),
+                "labels": tfds.features.Tensor(shape=(None,), dtype=np.int64),
+                "fps": tfds.features.Scalar(dtype=np.float32),
+                "height": tfds.features.Scalar(dtype=np.int32),
+                "width": tfds.features.Scalar(dtype=np.int32),
+                "source": tfds.features.Text(),
+            }
+        ),
         # The order is the dataset's video order, so example i is video i of the split.
         disable_shuffling=True,
         metadata=tfds.core.MetadataDict(),
@@ -94,8 +100,10 @@ class MgjaxFrameStore(tfds.core.GeneratorBasedBuilder):
       self.info.metadata["flip_map"] = splits["train"].flip_map.tolist()
     for split, videos in splits.items():
       if videos.missing:
-        print(f"{split}: {len(videos.missing)} annotated videos are missing from {root}",
-              file=sys.stderr)
+        print(
+            f"{split}: {len(videos.missing)} annotated videos are missing from {root}",
+            file=sys.stderr,
+        )
     return {split: self._generate_examples(videos) for split, videos in splits.items()}
 
   def _generate_examples(self, videos: datasets.VideoList) -> Iterator[tuple[str, dict]]:
@@ -114,8 +122,13 @@ class MgjaxFrameStore(tfds.core.GeneratorBasedBuilder):
 
 def as_record(example: dict[str, tf.Tensor]) -> dict[str, tf.Tensor]:
   """A `tfds.load` example in the form `frame_store.parse` returns (for the pipeline)."""
-  return dict(frames=example["frames"],
-              num_frames=tf.shape(example["frames"], out_type=tf.int32)[0],
-              height=tf.cast(example["height"], tf.int32),
-              width=tf.cast(example["width"], tf.int32), fps=example["fps"],
-              labels=example["labels"], id=example["video_id"], source=example["source"])
+  return dict(
+      frames=example["frames"],
+      num_frames=tf.shape(example["frames"], out_type=tf.int32)[0],
+      height=tf.cast(example["height"], tf.int32),
+      width=tf.cast(example["width"], tf.int32),
+      fps=example["fps"],
+      labels=example["labels"],
+      id=example["video_id"],
+      source=example["source"],
+  )
