@@ -50,6 +50,7 @@ fresh one), `save_state` / `restore_state`.
 
 from __future__ import annotations
 
+import argparse
 import io
 import os
 import pickle
@@ -719,9 +720,12 @@ def restore_state(directory: str, model: nnx.Module, *, skip_head: bool = False)
 
 
 def main(argv: list[str] | None = None) -> str:
-  """CLI entry point (see the module docstring); returns the output directory."""
-  import argparse  # pylint: disable=g-import-not-at-top
+  """CLI entry point (see the module docstring); returns the output directory.
 
+  argparse rather than absl flags, as in data/convert.py: this module is a library of
+  the trainer too, absl flags are defined process-wide at import, and both converters'
+  `--input`/`--output` would collide in one process (the tests call both `main`s).
+  """
   parser = argparse.ArgumentParser(
       prog="python -m mgjax.models.convert",
       description="Convert a PyTorchVideo / PySlowFast / Caffe2 checkpoint to an mgjax (orbax) one.",
