@@ -101,8 +101,6 @@ def _initialize_distributed() -> None:
 def setup():
   """Parses and validates the config, starts jax.distributed; returns (config, workdir)."""
   config = _CONFIG.value
-  if config is None or not _WORKDIR.value:
-    raise app.UsageError("--config and --workdir are required.")
   try:
     config_lib.validate(config)  # Before anything compiles or reads data.
     registry.check_config(config.model)
@@ -223,4 +221,5 @@ def print_summary(summary: dict[str, Any], workdir: str, reference=None) -> None
 
 
 if __name__ == "__main__":
+  flags.mark_flags_as_required(["config", "workdir"])
   app.run(main)
