@@ -51,8 +51,8 @@ import numpy as np
 
 from mgjax import multigrid
 from mgjax import sharding
+from mgjax import steps
 
-State = dict[str, Any]
 StepKey = tuple[int, int, int, int]  # (global batch, T, S, BN group size).
 _STEP_KEY_COLUMNS = ("batch_size", "num_frames", "crop_size", "bn_group_size")
 
@@ -250,7 +250,7 @@ class ExecutableCache:
 def step_context(
     config: ml_collections.ConfigDict,
     mesh: jax.sharding.Mesh,
-    state: State,
+    state: steps.State,
     label_shape: Callable[[int], tuple],
     compiler_options: dict[str, Any],
 ) -> dict:
@@ -300,14 +300,12 @@ class CompiledSteps:
       step_fn: Callable,
       mesh: jax.sharding.Mesh,
       label_shape: Callable,
-      state: State,
+      state: steps.State,
       cache: ExecutableCache | None = None,
       compiler_options: dict[str, Any] | None = None,
   ):
     self._fn, self._mesh, self._label_shape = step_fn, mesh, label_shape
-    self._state = jax.tree.map(
-        lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=x.sharding), state
-    )
+    self._state = sharding.abstract(state)
     self._cache = cache
     self._options = dict(compiler_options or {})
     self._futures: dict[StepKey, concurrent.futures.Future] = {}
@@ -403,7 +401,7 @@ class CompiledSteps:
     if self._pool is not None:
       self._pool.shutdown(wait=False, cancel_futures=True)
 
-  def __call__(self, key: StepKey, state: State, batch: dict[str, jax.Array], lr: float):
+  def __call__(self, key: StepKey, state: steps.State, batch: dict[str, jax.Array], lr: float):
     executable = self.ready(key)
     lr = jax.device_put(np.float32(lr), sharding.replicated(self._mesh))
     return executable(state, batch, lr)

@@ -113,10 +113,6 @@ def _gather(x: Any) -> np.ndarray:
   return np.asarray(multihost_utils.process_allgather(x, tiled=True))
 
 
-def _abstract(state: steps.State) -> Any:
-  return jax.tree.map(lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=x.sharding), state)
-
-
 def precise_bn(
     config: ml_collections.ConfigDict,
     plan: multigrid.Plan,
@@ -144,7 +140,7 @@ def precise_bn(
   fn = jax.jit(
       lambda st, bt, m: steps.precise_bn_step(st, bt, m, model_def=model_def, config=config)
   )
-  step = fn.lower(_abstract(state), batch, jax.ShapeDtypeStruct((), jnp.float32)).compile()
+  step = fn.lower(sharding.abstract(state), batch, jax.ShapeDtypeStruct((), jnp.float32)).compile()
   batches = pipeline.precise_bn_dataset(config, plan, n, jax.process_index(), jax.process_count())
   for i, local in zip(range(n), batches):
     # Momentum i/(i+1): the running statistics become the mean over the batches.
@@ -176,7 +172,7 @@ def evaluate(
   temporal, spatial, crop = pipeline.eval_views(config)
   b, t = config.eval.batch_size, config.data.num_frames
   video = sharding.abstract_batch(mesh, {"video": ((b, t, crop, crop, 3), jnp.uint8)})["video"]
-  step = jax.jit(predict_fn).lower(_abstract(state), video).compile()
+  step = jax.jit(predict_fn).lower(sharding.abstract(state), video).compile()
   ids, scores, masks, labels = [], [], [], []
   bad_videos, failed = pipeline.BadVideos(config, config.data.eval_split), 0
   for local in pipeline.eval_dataset(config, jax.process_index(), jax.process_count()):

@@ -86,6 +86,12 @@ def global_batch(mesh: jax.sharding.Mesh, local: Mapping[str, np.ndarray]) -> di
   }
 
 
+def abstract(tree: Any) -> Any:
+  """ShapeDtypeStructs (shape, dtype and sharding) of a tree of arrays: what ahead-of-time
+  lowering needs from a train state whose values do not matter."""
+  return jax.tree.map(lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=x.sharding), tree)
+
+
 def abstract_batch(mesh: jax.sharding.Mesh, shapes: Mapping[str, tuple[tuple[int, ...], Any]]):
   """ShapeDtypeStructs of a global batch, for ahead-of-time compilation."""
   sharding = batch_sharding(mesh)

@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import functools
 import io
 import json
 import os
@@ -151,7 +152,7 @@ class _Store:
     if self.manifest is not None:
       # The manifest says what was converted; a listing (not a read) says what is
       # still there, so a deleted file is reported missing at start-up.
-      stored = _stored_keys(root)
+      stored = _stored_keys(root, len(self.manifest))
       self.manifest = {k: v for k, v in self.manifest.items() if k in stored}
       for key in self.manifest:
         name = posixpath.basename(key)
@@ -299,8 +300,16 @@ def kinetics(root: str, split: str) -> VideoList:
   )
 
 
-def _stored_keys(root: str) -> set[str]:
-  """The keys of the video files in a store's `videos/` directory (one listing)."""
+@functools.lru_cache(maxsize=16)
+def _stored_keys(root: str, manifest_size: int) -> frozenset[str]:
+  """The keys of the video files in a store's `videos/` directory (one listing).
+
+  A run loads its splits several times (start-up, every precise BN and evaluation), and
+  listing a remote store of 240k files takes many seconds: one listing per store and
+  process serves them all. `manifest_size` is part of the cache key, so a store that a
+  conversion extended is listed again; a file deleted after the listing is caught at
+  load time (its clips are replaced and the file named).
+  """
   directory = frame_store.join(root, frame_store.VIDEOS_DIR)
   walk = _gfile().walk if frame_store.is_remote(directory) else os.walk
   keys = set()
@@ -312,7 +321,7 @@ def _stored_keys(root: str) -> set[str]:
       if name.endswith(frame_store.FILE_SUFFIX):
         key = posixpath.join(relative, name[: -len(frame_store.FILE_SUFFIX)])
         keys.add(posixpath.normpath(key))
-  return keys
+  return frozenset(keys)
 
 
 def _list_dir(directory: str) -> list[str]:

@@ -264,21 +264,16 @@ def train_clip(
   )
 
 
-def _attempted_videos(config, source: _Source, k, domain: int) -> tf.Tensor:
-  """The video each attempt at example k loads: int32 [MAX_ATTEMPTS] (attempt 0 first)."""
+def _clip_key_and_videos(config, source: _Source, k, domain: int) -> tuple[tf.Tensor, tf.Tensor]:
+  """Example k's clip key and the video each attempt at it loads: int32 [MAX_ATTEMPTS]
+  (attempt 0 first). Computed once per example, shared by its attempts."""
   seed = int(config.seed)
   key = sampling.clip_key(seed, k, domain)
   first = sampling.video_index(k, source.num_videos, seed, domain)
-  return tf.cast(
-      tf.stack(
-          [first]
-          + [
-              sampling.replacement_video(key, first, a, source.num_videos)
-              for a in range(1, MAX_ATTEMPTS)
-          ]
-      ),
-      tf.int32,
-  )
+  replacements = [
+      sampling.replacement_video(key, first, a, source.num_videos) for a in range(1, MAX_ATTEMPTS)
+  ]
+  return key, tf.cast(tf.stack([first] + replacements), tf.int32)
 
 
 def _train_clip(
@@ -287,13 +282,12 @@ def _train_clip(
     row: dict[str, tf.Tensor],
     step,
     k,
+    key,
+    tried,
     attempt,
-    domain: int,
     with_metadata: bool,
 ) -> dict[str, tf.Tensor]:
   """Loads example k of the run (attempt > 0: its replacement video)."""
-  key = sampling.clip_key(int(config.seed), k, domain)
-  tried = _attempted_videos(config, source, k, domain)
   video = tf.gather(tried, attempt)
   record = _load_video(source, video)
   clip = train_clip(config, record, tf.gather(source.labels, video), key, row, source.flip_map)
@@ -311,15 +305,13 @@ def _train_clip(
   return out
 
 
-def _black_clip(
-    config, source: _Source, row, step, k, domain: int, with_metadata: bool
-) -> dict[str, tf.Tensor]:
+def _black_clip(source: _Source, row, step, k, tried, with_metadata: bool) -> dict[str, tf.Tensor]:
   t, s = row["num_frames"], row["crop_size"]
   out = dict(
       video=tf.zeros(tf.stack([t, s, s, 3]), tf.uint8),
       label=source.zero_label,
       failed=tf.constant(1, tf.int32),
-      bad_videos=_attempted_videos(config, source, k, domain),
+      bad_videos=tried,  # Every attempt failed.
       step=step,
   )
   if with_metadata:
@@ -373,12 +365,11 @@ def _table_dataset(
 
   def clip_with_retries(step, k):
     row = row_of(step)
+    key, tried = _clip_key_and_videos(config, source, k, domain)
     attempts = tf.data.Dataset.range(MAX_ATTEMPTS).map(
-        lambda a: _train_clip(config, source, row, step, k, a, domain, with_metadata)
+        lambda a: _train_clip(config, source, row, step, k, key, tried, a, with_metadata)
     )
-    return _first_success(
-        attempts, _black_clip(config, source, row, step, k, domain, with_metadata)
-    )
+    return _first_success(attempts, _black_clip(source, row, step, k, tried, with_metadata))
 
   width = _parallelism(config)
   ds = tf.data.Dataset.range(first_step, first_step + num_rows).flat_map(examples_of_step)
