@@ -156,14 +156,9 @@ def train_and_evaluate(
   hooks = [periodic_actions.ReportProgress(num_train_steps=last, writer=writer), *hooks]
   preemption = _Preemption()
   batches = pipeline.train_dataset(config, plan, start, jax.process_index(), jax.process_count())
-  report_name = (
-      "bad_videos.json"
-      if not jax.process_index()
-      else (f"bad_videos_process{jax.process_index()}.json")
-  )
-  bad_videos = pipeline.BadVideos(
-      config, config.data.train_split, os.path.join(workdir, report_name)
-  )
+  process = jax.process_index()
+  report = f"bad_videos_process{process}.json" if process else "bad_videos.json"
+  bad_videos = pipeline.BadVideos(config, config.data.train_split, os.path.join(workdir, report))
   period = _Period()
   waits = _InputWaitByShape()
   pending: tuple[int, Any] | None = None  # Metrics of the last step, checked one step late.
