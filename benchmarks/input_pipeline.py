@@ -11,16 +11,24 @@
 # WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
 # See the License for the specific language governing permissions and
 # limitations under the License.
-"""Input pipeline benchmark: frame store vs decoding the mp4 with PyAV, per core.
+"""Input pipeline benchmark: clips/s per core for every shape of a plan, and the cores an
+accelerator needs at its step time.
 
   python benchmarks/input_pipeline.py [--preset kinetics|demo|all] [--seconds 3]
+      [--step_ms MS] [--clips_per_accelerator 8]
 
 For each multigrid shape (T, S) of a plan, one training clip is loaded again and again
-on one core, (a) from the frame store (read + parse the file, decode only the sampled
-frames cropped, resize: the training pipeline's code) and (b) from the source mp4 with
-PyAV (seek, decode up to the clip's last frame, crop, resize: what a decode-in-the-loop
-pipeline does), with the same temporal stride and scale-jitter ranges. Then the whole
-tf.data training pipeline runs on all cores for the demo's shapes.
+on one core, (a) from the frame store with the training pipeline's own code, full-scale
+JPEG decoding (the default) and (b) with `data.scaled_decode` (crops at least twice the
+output side decoded at 1/2, 1/4 or 1/8 scale), with the PSNR between the two paths'
+clips, and (c) from the source mp4 with PyAV (seek, decode up to the clip's last frame,
+crop, resize: what a decode-in-the-loop pipeline does), with the same temporal stride
+and scale-jitter ranges.
+
+For the Kinetics plan the report adds the cores one accelerator needs to keep up:
+(clips per accelerator per step) / (step time) / (clips/s per core), at the one-H100
+step times of RESULTS.md §6b (8 base clips per accelerator), or at `--step_ms` for every
+shape. Then the whole tf.data training pipeline runs on all cores for the demo's shapes.
 
 Presets:
   kinetics  Kinetics-400 SlowFast 8x8 multigrid shapes (T0 = 32, S0 = 224) on real H.264
@@ -34,6 +42,7 @@ Presets:
 from __future__ import annotations
 
 import argparse
+import collections
 import fractions
 import glob
 import os
@@ -131,6 +140,22 @@ def demo_videos(directory: str, num_videos: int) -> list[str]:
 
 # ----------------------------------------------------------------------------------------
 # Configs and shapes.
+
+# One H100's bf16 train step of SlowFast R50 8x8 at each shape of the Kinetics multigrid
+# plan, 8 base clips per accelerator: (clips, T, S) -> ms (RESULTS.md §6b, mgjax column;
+# the smaller BN group where a shape ran with two).
+H100_STEP_MS = {
+    (128, 8, 112): 58.8,
+    (64, 8, 158): 58.2,
+    (64, 16, 112): 58.7,
+    (32, 16, 158): 61.7,
+    (16, 16, 224): 57.6,
+    (32, 32, 112): 58.1,
+    (16, 32, 158): 57.6,
+    (8, 32, 224): 58.8,
+}
+H100_CLIPS = 8  # Base-shape clips per accelerator of H100_STEP_MS.
+CORES_GOAL = 8  # Issue 21: cores per accelerator an 8-GPU node can spare at every shape.
 
 
 def kinetics_config():
@@ -239,28 +264,125 @@ def pyav_rate(files: list[str], row: dict[str, int], seconds: float) -> float:
   return n / (time.perf_counter() - start)
 
 
-def compare(name: str, mp4s: list[str], store: str, config, seconds: float) -> list[str]:
+def with_scaled_decode(config, scaled: bool):
+  c = config.copy_and_resolve_references()
+  c.data.scaled_decode = scaled
+  return c
+
+
+def scaled_decode_effect(
+    files: list[str], row: dict[str, int], config, num_clips: int = 48
+) -> tuple[float, float]:
+  """How often `data.scaled_decode` engages at a shape, and the PSNR (dB) of its clips
+  against the full-scale path's over the clips where it does (same draws; nan if never).
+
+  It engages when the crop box is at least twice the output side, i.e. when the sampled
+  short side is at most half the stored one.
+  """
+  from mgjax.data import augment  # pylint: disable=g-import-not-at-top
+  from mgjax.data import frame_store  # pylint: disable=g-import-not-at-top
+  from mgjax.data import pipeline  # pylint: disable=g-import-not-at-top
+  from mgjax.data import sampling  # pylint: disable=g-import-not-at-top
+
+  tf = frame_store.import_tf()
+  configs = [with_scaled_decode(config, s) for s in (False, True)]
+  squared, engaged = [], 0
+  for k in range(num_clips):
+    record = frame_store.parse(tf.io.read_file(files[k % len(files)]))
+    key = sampling.clip_key(0, k)
+    a, b = (pipeline.train_clip(c, record, tf.constant(0), key, row) for c in configs)
+    if int(augment.decode_ratio_index(a["crop"][2], row["crop_size"])) == 0:
+      continue
+    engaged += 1
+    squared.append(np.mean((a["video"].numpy().astype(np.float64) - b["video"].numpy()) ** 2))
+  if not squared:
+    return 0.0, float("nan")
+  mse = float(np.mean(squared))
+  psnr = float("inf") if mse == 0 else 10 * np.log10(255**2 / mse)
+  return engaged / num_clips, psnr
+
+
+def compare(
+    name: str,
+    mp4s: list[str],
+    store: str,
+    config,
+    seconds: float,
+    step_ms: dict[tuple[int, int, int], float] | None = None,
+    clips_per_accelerator: int = H100_CLIPS,
+) -> tuple[list[str], list[dict[str, float]]]:
+  """Per-shape table; with `step_ms`, the cores per accelerator too.
+
+  Returns:
+    (printed lines, one dict per shape with everything measured).
+  """
   from mgjax.data import frame_store  # pylint: disable=g-import-not-at-top
 
   entries = frame_store.read_manifest(store)
   by_source = {e.source: e for e in entries.values()}
   files = [frame_store.video_path(store, by_source[m].key) for m in mp4s]
   sizes = {(e.height, e.width, e.num_frames) for e in entries.values()}
+  head = (
+      f"{'T':>3} {'S':>4} {'stride':>7} {'jitter':>8} | {'store':>7} {'scaled':>7}"
+      f" {'engaged':>7} {'PSNR dB':>7} {'PyAV mp4':>8} {'store/PyAV':>10}"
+  )
+  if step_ms is not None:
+    head += f" | {'clips/acc':>9} {'step ms':>7} {'cores':>5} {'scaled':>6}"
   lines = [
-      f"\n{name}: {len(mp4s)} videos (stored HxWxF {sorted(sizes)}), one core per loader",
-      f"{'T':>3} {'S':>4} {'stride':>7} {'jitter':>8} | {'frame store':>11} {'PyAV mp4':>9}"
-      f" {'ratio':>6}   (clips/s per core)",
+      f"\n{name}: {len(mp4s)} videos (stored HxWxF {sorted(sizes)}), one core per loader;"
+      " store and scaled (data.scaled_decode) in clips/s per core; engaged: the clips"
+      " scaled decoding changes, PSNR over those",
+      head,
   ]
+  plain_config, scaled_config = (with_scaled_decode(config, s) for s in (False, True))
+  rows = []
   for row in shape_rows(config):
-    fs = frame_store_rate(files, row, seconds, config)
-    av_ = pyav_rate(mp4s, row, seconds)
-    lines.append(
+    r = dict(row)
+    r["store"] = frame_store_rate(files, row, seconds, plain_config)
+    r["scaled"] = frame_store_rate(files, row, seconds, scaled_config)
+    r["engaged"], r["psnr_db"] = scaled_decode_effect(files, row, config)
+    r["pyav"] = pyav_rate(mp4s, row, seconds)
+    line = (
         f"{row['num_frames']:>3} {row['crop_size']:>4} "
         f"{row['stride_lo']:>3}-{row['stride_hi']:<3} {row['jitter_lo']:>3}-{row['jitter_hi']:<4} |"
-        f" {fs:>11.1f} {av_:>9.1f} {fs / av_:>5.1f}x"
+        f" {r['store']:>7.1f} {r['scaled']:>7.1f} {r['engaged']:>7.0%} {r['psnr_db']:>7.1f}"
+        f" {r['pyav']:>8.1f}"
+        f" {r['store'] / r['pyav']:>9.1f}x"
     )
-    print(lines[-1], flush=True)
-  return lines
+    if step_ms is not None:
+      # The plan's global batch at this shape, scaled to the accelerator's share.
+      clips = row["batch"] * clips_per_accelerator // int(config.optim.batch_size)
+      ms = step_ms[(clips, row["num_frames"], row["crop_size"])]
+      needed = clips / (ms / 1000)  # Clips/s one accelerator consumes.
+      r.update(
+          clips_per_accelerator=clips,
+          step_ms=ms,
+          cores=needed / r["store"],
+          cores_scaled=needed / r["scaled"],
+      )
+      line += f" | {clips:>9} {ms:>7.1f} {r['cores']:>5.1f} {r['cores_scaled']:>6.1f}"
+    lines.append(line)
+    rows.append(r)
+    print(line, flush=True)
+  return lines, rows
+
+
+def plot_cores(rows: list[dict[str, float]], path: str) -> None:
+  """Bar chart: cores per accelerator at each shape, full-scale and scaled decoding."""
+  plt = common.matplotlib_pyplot()
+  labels = [f"{r['clips_per_accelerator']}x{r['num_frames']}x{r['crop_size']}²" for r in rows]
+  x = np.arange(len(rows))
+  fig, ax = plt.subplots(figsize=(8, 3.8))
+  ax.bar(x - 0.2, [r["cores"] for r in rows], 0.4, label="full-scale decode (default)")
+  ax.bar(x + 0.2, [r["cores_scaled"] for r in rows], 0.4, label="data.scaled_decode")
+  ax.axhline(CORES_GOAL, color="k", ls="--", lw=1, label=f"goal: {CORES_GOAL} cores")
+  ax.set_xticks(x, labels, rotation=30, ha="right", fontsize=8)
+  ax.set_ylabel("CPU cores per accelerator")
+  ax.set_title("Kinetics SlowFast 8x8 plan: input cores to keep one H100 busy", fontsize=10)
+  ax.legend(fontsize=8)
+  fig.tight_layout()
+  fig.savefig(path, dpi=120)
+  plt.close(fig)
 
 
 def full_pipeline(store: str, seconds: float) -> None:
@@ -298,8 +420,21 @@ def main() -> None:
   p.add_argument("--preset", default="all", choices=["kinetics", "demo", "all"])
   p.add_argument("--seconds", type=float, default=3.0, help="Measuring time per cell.")
   p.add_argument(
+      "--step_ms",
+      type=float,
+      default=None,
+      help="Accelerator step time for every Kinetics shape (default: one H100's, §6b).",
+  )
+  p.add_argument(
+      "--clips_per_accelerator",
+      type=int,
+      default=H100_CLIPS,
+      help="Base-shape clips per accelerator (the other shapes scale with the plan).",
+  )
+  p.add_argument(
       "--workdir", default=os.path.join(os.path.expanduser("~"), ".cache", "mgjax", "bench")
   )
+  p.add_argument("--outdir", default=os.path.join(common.REPO, "benchmarks", "results"))
   p.add_argument("--demo_videos", type=int, default=200)
   p.add_argument("--full_pipeline_store", default="", help=argparse.SUPPRESS)
   args = p.parse_args()
@@ -314,19 +449,48 @@ def main() -> None:
   tf.config.threading.set_intra_op_parallelism_threads(1)
   tf.config.threading.set_inter_op_parallelism_threads(1)
 
-  lines = []
+  info = common.machine_info()
+  lines, results = [], {}
   demo_dir = os.path.join(args.workdir, "demo")
   if args.preset in ("kinetics", "all"):
     mp4s = kinetics_like_videos(os.path.join(args.workdir, "kinetics_mp4"))
     store = os.path.join(args.workdir, "kinetics_store")
     convert.convert(convert.list_inputs(os.path.dirname(mp4s[0])), store, workers=0, progress=False)
-    lines += compare(
-        "kinetics (SlowFast 8x8 multigrid shapes)", mp4s, store, kinetics_config(), args.seconds
+    config = kinetics_config()
+    if args.step_ms is None:
+      step_ms, source = H100_STEP_MS, "one H100, bf16 (RESULTS.md §6b)"
+    else:
+      step_ms, source = collections.defaultdict(lambda: args.step_ms), f"{args.step_ms} ms"
+    if args.step_ms is None and args.clips_per_accelerator != H100_CLIPS:
+      raise SystemExit(f"--clips_per_accelerator other than {H100_CLIPS} needs --step_ms")
+    more, rows = compare(
+        "kinetics (SlowFast 8x8 multigrid shapes)",
+        mp4s,
+        store,
+        config,
+        args.seconds,
+        step_ms,
+        args.clips_per_accelerator,
     )
+    worst = max(r["cores"] for r in rows), max(r["cores_scaled"] for r in rows)
+    more.append(
+        f"step times: {source}; cores per accelerator at the worst shape: {worst[0]:.1f}"
+        f" (full-scale decode), {worst[1]:.1f} (scaled decode); goal <= {CORES_GOAL}"
+    )
+    lines += more
+    results["kinetics"] = rows
+    os.makedirs(args.outdir, exist_ok=True)
+    plot_cores(rows, os.path.join(args.outdir, "input_pipeline_cores.png"))
   if args.preset in ("demo", "all"):
     mp4s = demo_videos(demo_dir, args.demo_videos)
-    lines += compare("demo (synthetic motion dataset)", mp4s, demo_dir, demo_config(), args.seconds)
-  print("\n".join(lines))
+    more, rows = compare(
+        "demo (synthetic motion dataset)", mp4s, demo_dir, demo_config(), args.seconds
+    )
+    lines += more
+    results["demo"] = rows
+  text = common.describe_machine(info) + "\n" + "\n".join(lines)
+  print("\n" + text)
+  common.write_report(args.outdir, f"input_pipeline_{args.preset}", info, text, results)
   if args.preset in ("demo", "all"):
     subprocess.run(
         [

@@ -96,6 +96,10 @@ def base() -> ml_collections.ConfigDict:
   c.data.jitter_scales = (256, 320)  # Short-side scale jitter range at S0.
   c.data.sampling = "stride"  # "segment" for SSv2.
   c.data.flip = True
+  # Decode crops at least twice the output side at 1/2, 1/4 or 1/8 scale (JPEG DCT scaling,
+  # `augment.decode_crop_resize`): cheaper for the small multigrid shapes, but the pixels
+  # differ from the reference's bilinear resize (benchmarks/RESULTS.md §5).
+  c.data.scaled_decode = False
   c.data.multi_label = False  # Charades.
   c.data.mean = (0.45, 0.45, 0.45)
   c.data.std = (0.225, 0.225, 0.225)

@@ -28,29 +28,88 @@ RESIZE_METHOD = "bilinear"
 ANTIALIAS = False
 
 
-def decode_crop_resize(frames: tf.Tensor, indices: tf.Tensor, box: tf.Tensor, size) -> tf.Tensor:
+# DCT-domain downscaling factors libjpeg supports (`decode_and_crop_jpeg(ratio=...)`).
+JPEG_RATIOS = (1, 2, 4, 8)
+
+
+def decode_ratio_index(side, size) -> tf.Tensor:
+  """Index into JPEG_RATIOS of the largest scale-down r with side / r >= size (int32).
+
+  Decoding at 1/r costs less (the inverse DCT and colour conversion shrink with the
+  output; entropy decoding does not), and the crop is still downscaled afterwards, never
+  upscaled, so the clip keeps the detail its output size can show.
+  """
+  return tf.reduce_sum(tf.cast(side >= tf.constant(JPEG_RATIOS[1:]) * size, tf.int32))
+
+
+def decode_crop_resize(
+    frames: tf.Tensor, indices: tf.Tensor, box: tf.Tensor, size, scaled: bool = False
+) -> tf.Tensor:
   """Decodes the chosen frames, cropped to a square box, and resizes them.
 
   Only the box is decoded (`decode_and_crop_jpeg` skips the rest of each frame's
   entropy-coded rows where it can), and only the crop is resized.
+
+  With `scaled`, a box at least twice the output side is decoded at 1/2, 1/4 or 1/8
+  scale (`decode_ratio_index`) and then resampled over exactly the same region of the frame
+  (the reduced window is rounded outwards to whole pixels, and the resampling's
+  translation takes the rounding back out), so only the pixel values differ from the
+  full-scale path: each reduced pixel is the mean of r x r stored pixels instead of one
+  bilinear sample, which also removes aliasing. benchmarks/RESULTS.md §5 measures the
+  difference (PSNR) and the speed.
 
   Args:
     frames: string [F], JPEG bytes of the video's frames.
     indices: int32 [T], the frames to take.
     box: int32 [3], (y, x, side) of the square crop in the stored frames.
     size: output side S.
+    scaled: decode large boxes at a reduced scale.
 
   Returns:
     uint8 [T, S, S, 3].
   """
-  window = tf.stack([box[0], box[1], box[2], box[2]])
   selected = tf.gather(frames, indices)
-  decoded = tf.map_fn(
-      lambda jpeg: tf.image.decode_and_crop_jpeg(jpeg, window, channels=3),
-      selected,
-      fn_output_signature=tf.TensorSpec([None, None, 3], tf.uint8),
-  )
-  return resize(decoded, size)
+
+  def decode(window, ratio: int) -> tf.Tensor:
+    return tf.map_fn(
+        lambda jpeg: tf.image.decode_and_crop_jpeg(jpeg, window, channels=3, ratio=ratio),
+        selected,
+        fn_output_signature=tf.TensorSpec([None, None, 3], tf.uint8),
+    )
+
+  full_window = tf.stack([box[0], box[1], box[2], box[2]])
+  if not scaled:
+    return resize(decode(full_window, 1), size)
+
+  def at_ratio(ratio: int):
+    def branch() -> tf.Tensor:
+      if ratio == 1:  # Bit for bit the unscaled path.
+        return resize(decode(full_window, 1), size)
+      # The window in the reduced image's pixels, rounded outwards.
+      y0, x0 = box[0] // ratio, box[1] // ratio
+      y1, x1 = -(-(box[0] + box[2]) // ratio), -(-(box[1] + box[2]) // ratio)
+      decoded = decode(tf.stack([y0, x0, y1 - y0, x1 - x0]), ratio)
+      # Output pixel j samples stored coordinate y + (j + 1/2) * side / S (pixel centres
+      # at i + 1/2, as tf.image.resize places them), which is (that - ratio * y0) / ratio
+      # in the decoded window: a scale of S * ratio / side and a translation of
+      # -(y - ratio * y0) * S / side.
+      side = tf.cast(box[2], tf.float32)
+      s = tf.cast(size, tf.float32)
+      offset = tf.cast(box[:2] - tf.stack([y0, x0]) * ratio, tf.float32)
+      out = tf.raw_ops.ScaleAndTranslate(
+          images=tf.cast(decoded, tf.float32),
+          size=tf.stack([size, size]),
+          scale=tf.fill([2], s * ratio / side),
+          translation=-offset * s / side,
+          kernel_type="triangle",  # Bilinear ...
+          antialias=False,  # ... without antialiasing, as `resize`.
+      )
+      return tf.cast(tf.clip_by_value(tf.round(out), 0.0, 255.0), tf.uint8)
+
+    return branch
+
+  index = decode_ratio_index(box[2], size)
+  return tf.switch_case(index, [at_ratio(r) for r in JPEG_RATIOS])
 
 
 def resize(video: tf.Tensor, size) -> tf.Tensor:

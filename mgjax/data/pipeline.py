@@ -251,7 +251,9 @@ def train_clip(
   box = sampling.train_crop(
       record["height"], record["width"], s, draws["scale"], draws["u_y"], draws["u_x"]
   )
-  clip = augment.decode_crop_resize(record["frames"], indices, box, s)
+  clip = augment.decode_crop_resize(
+      record["frames"], indices, box, s, scaled=config.data.scaled_decode
+  )
   clip = augment.horizontal_flip(clip, draws["flip"])
   return dict(
       video=clip,
@@ -620,7 +622,10 @@ def eval_dataset(
           record["num_frames"], t, stride, sampling.view_start(tv, num_t)
       )
     box = sampling.test_crop(record["height"], record["width"], c, num_c)
-    return augment.decode_crop_resize(record["frames"], indices, box, size), indices, box
+    clip = augment.decode_crop_resize(
+        record["frames"], indices, box, size, scaled=config.data.scaled_decode
+    )
+    return clip, indices, box
 
   def load_run(video, first, count):
     record = _load_video(source, tf.maximum(video, 0))
