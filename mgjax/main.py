@@ -103,6 +103,8 @@ def setup():
   config = _CONFIG.value
   try:
     config_lib.validate(config)  # Before anything compiles or reads data.
+    # Whether the architecture can take `config.model` needs the model code, which
+    # `config` must not import (config sits below models in the import direction).
     registry.check_config(config.model)
   except config_lib.ConfigError as e:
     sys.exit(f"error: {e}")

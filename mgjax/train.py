@@ -191,6 +191,11 @@ def train_and_evaluate(
       for hook in hooks:
         hook(done)
       stop = preemption.should_stop(done)
+      # The save decision stays here rather than in orbax's `save_interval_steps` /
+      # `save_on_steps` / `reached_preemption`: the loop needs the same preemption answer
+      # to stop, the plan's segment ends would have to be handed to the manager, and the
+      # last step's loss must be checked finite before any save; one `if` keeps all four
+      # reasons to save readable in one place.
       if (
           done % config.train.checkpoint_every_steps == 0
           or done in segment_ends
