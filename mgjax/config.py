@@ -22,6 +22,7 @@ one `ConfigError` naming the field and the allowed values.
 
 from __future__ import annotations
 
+import re
 from typing import Any, Sequence
 
 import ml_collections
@@ -46,6 +47,10 @@ EVAL_PRESETS = {
     "3crop_256": (None, 3, 256),
     "custom": (None, None, None),
 }
+
+
+# grpc://HOST:PORT, HOST a name, an IPv4 address or a bracketed IPv6 address.
+_SERVICE_ADDRESS = re.compile(r"grpc://(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9][A-Za-z0-9.-]*):(\d{1,5})")
 
 
 class ConfigError(ValueError):
@@ -107,6 +112,9 @@ def base() -> ml_collections.ConfigDict:
   c.data.synthetic_videos = 2000  # Synthetic dataset size (train + eval).
   c.data.synthetic_seed = 0  # Synthetic dataset generation seed (part of its cache key).
   c.data.num_workers = 0  # tf.data parallelism (0 = AUTOTUNE).
+  # A tf.data service dispatcher, "grpc://HOST:PORT": training batches are made on its
+  # workers (CPU machines; `mgjax/data/service.py`), the same as locally. "" = in-process.
+  c.data.service_address = ""
 
   c.optim = ml_collections.ConfigDict()
   c.optim.batch_size = 64  # B0: global batch of the base shape.
@@ -202,6 +210,13 @@ def validate(c: ml_collections.ConfigDict, num_devices: int | None = None) -> No
     raise _err("data.num_frames", c.data.num_frames, "must be >= 1")
   if c.data.num_train_examples < 1:
     raise _err("data.num_train_examples", c.data.num_train_examples, "must be >= 1")
+  address = _SERVICE_ADDRESS.fullmatch(c.data.service_address)
+  if c.data.service_address and not (address and 0 < int(address.group(2)) < 65536):
+    raise _err(
+        "data.service_address",
+        c.data.service_address,
+        "use '' (no service) or the dispatcher's 'grpc://HOST:PORT'",
+    )
   lo, hi = c.data.jitter_scales
   if not 0 < lo <= hi or lo < c.data.crop_size:
     raise _err(

@@ -11,7 +11,7 @@
 # WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
 # See the License for the specific language governing permissions and
 # limitations under the License.
-"""Tests of the launch scripts (launch/tpu, launch/gpu).
+"""Tests of the launch scripts (launch/tpu, launch/gpu, launch/cpu).
 
 Nothing here reaches a cloud or a cluster: fake `gcloud`, `srun`, `scontrol`,
 `sbatch` and `python` programs, written into tmp_path and put first on PATH,
@@ -37,6 +37,7 @@ REPO = pathlib.Path(__file__).resolve().parent.parent
 LAUNCH = REPO / "launch"
 TPU = LAUNCH / "tpu"
 GPU = LAUNCH / "gpu"
+CPU = LAUNCH / "cpu"
 CONFIG = "configs/kinetics/slowfast_r50_8x8_multigrid.py"
 WORKDIR = "gs://mgjax-test-bucket/runs/k400"
 
@@ -209,6 +210,7 @@ def test_shellcheck_passes_on_every_script():
       "run_local.sh",
       "slurm.sbatch",
       "submit_slurm.sh",
+      "data_service.sh",
   }
   proc = subprocess.run(
       [shellcheck, "-x", "--shell=bash", "--severity=style", *map(str, scripts)],
@@ -750,6 +752,45 @@ def test_run_local_execs_the_trainer(fake):
   dry = fake.run(GPU / "run_local.sh", "--dry-run", "--config", CONFIG, "--workdir", "/w")
   assert dry.stdout.strip() == f"+ python3 -m mgjax.main --config {CONFIG} --workdir /w"
   assert len(fake.calls("fakepython")) == 1
+
+
+def test_data_service_script_execs_a_server(fake):
+  fake.run(
+      CPU / "data_service.sh",
+      "worker",
+      "--python",
+      "fakepython",
+      "--dispatcher",
+      "cpu-a01:5050",
+      "--port",
+      "5051",
+      "--",
+      "--worker_address",
+      "cpu-a02:%port%",
+  )
+  fake.run(CPU / "data_service.sh", "dispatcher", "--python=fakepython")
+  worker, dispatcher = fake.calls("fakepython")
+  assert worker[:-1] == [
+      "-m",
+      "mgjax.data.service",
+      "worker",
+      "--port",
+      "5051",
+      "--dispatcher_address",
+      "cpu-a01:5050",
+      "--worker_address",
+      "cpu-a02:%port%",
+  ]
+  assert worker[-1]["CUDA_VISIBLE_DEVICES"] == ""  # TensorFlow on CPU only.
+  assert dispatcher[:-1] == ["-m", "mgjax.data.service", "dispatcher"]
+  dry = fake.run(CPU / "data_service.sh", "--dry-run", "dispatcher", "--port", "6000")
+  assert (
+      dry.stdout.strip()
+      == "+ CUDA_VISIBLE_DEVICES= python3 -m mgjax.data.service dispatcher --port 6000"
+  )
+  missing = fake.run(CPU / "data_service.sh", "worker", check=False)
+  assert missing.returncode == 1 and "--dispatcher" in missing.stderr
+  assert len(fake.calls("fakepython")) == 2
 
 
 SLURM_ENV = {

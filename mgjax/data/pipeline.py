@@ -55,6 +55,7 @@ from mgjax.data import augment
 from mgjax.data import datasets
 from mgjax.data import frame_store
 from mgjax.data import sampling
+from mgjax.data import service
 from mgjax.data import synthetic
 
 tf = frame_store.import_tf()  # Accelerators stay with JAX.
@@ -338,8 +339,10 @@ def _table_dataset(
     process_count: int,
     domain: int,
     with_metadata: bool,
+    keep_step: bool = False,
 ) -> tf.data.Dataset:
-  """Batches for the steps of a table (row i = step first_step + i)."""
+  """Batches for the steps of a table (row i = step first_step + i); keep_step: each
+  batch keeps its `step` without the rest of the metadata (the tf.data service's tag)."""
   if not 0 <= process_index < process_count:
     raise ValueError(f"process_index {process_index} outside [0, {process_count})")
   batch = np.asarray(table["batch_size"], np.int64)
@@ -396,7 +399,7 @@ def _table_dataset(
     b = dict(b)
     b["failed"] = tf.reduce_sum(b["failed"])
     step = b.pop("step")
-    if with_metadata:
+    if with_metadata or keep_step:
       b["step"] = step[0]
     return b
 
@@ -431,23 +434,40 @@ def train_dataset(
       `step` (for tests and debugging).
     as_numpy: return an iterator of numpy dicts (else the tf.data.Dataset).
 
+  With `config.data.service_address` set, the batches are made by tf.data service
+  workers (`service.OrderedBatches`): the same batches, in the same order.
+
   Returns:
     An iterator of batch dicts (see the module docstring), one per step.
   """
   if videos is None:
     videos = datasets.load(config, config.data.train_split)
   _check_num_examples(config, videos)
-  table = plan.step_table(start_step, stop_step)
-  ds = _table_dataset(
-      config,
-      videos,
-      table,
-      start_step,
-      process_index,
-      process_count,
-      sampling.TRAIN_DOMAIN,
-      with_metadata,
-  )
+
+  def build(first: int, stop: int | None, keep_step: bool = False) -> tf.data.Dataset:
+    return _table_dataset(
+        config,
+        videos,
+        plan.step_table(first, stop),
+        first,
+        process_index,
+        process_count,
+        sampling.TRAIN_DOMAIN,
+        with_metadata,
+        keep_step,
+    )
+
+  if config.data.service_address:
+    if not as_numpy:
+      raise ValueError(
+          "config.data.service_address is set: the service's batches are put in step order"
+          " by the numpy iterator, use as_numpy=True"
+      )
+    stop = start_step + len(plan.step_table(start_step, stop_step)["step"])
+    return service.OrderedBatches(
+        config.data.service_address, build, start_step, stop, keep_step=with_metadata
+    )
+  ds = build(start_step, stop_step)
   return ds.as_numpy_iterator() if as_numpy else ds
 
 
