@@ -157,7 +157,7 @@ def _reference_lines(summary: dict[str, Any], reference) -> list[str]:
   if reference.multigrid_top1:
     rows.append(
         (
-            "measured, this config",
+            "measured, config file",
             f"{reference.multigrid_top1:.1f}%",
             train.format_minutes(60 * reference.multigrid_train_minutes),
         )
@@ -172,7 +172,7 @@ def _reference_lines(summary: dict[str, Any], reference) -> list[str]:
   lines = [f"{'':24}{'top-1':>8}  training loop"]
   lines += [f"{name:24}{top1:>8}  {t}" for name, top1, t in rows]
   if reference.measured_on:
-    lines.append(f"(measured: {reference.measured_on})")
+    lines.append(f"(measured with the config file's own settings: {reference.measured_on})")
   return lines
 
 

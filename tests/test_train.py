@@ -186,7 +186,7 @@ def test_summary_prints_the_run_beside_the_configs_reference(reference, capsys):
   out = capsys.readouterr().out
   top1 = f"{100 * summary['eval']['top1']:.1f}%"
   assert re.search(rf"this run\s+{re.escape(top1)}\s+\d+ min \d\d s", out), out
-  assert re.search(r"measured, this config\s+89.0%\s+4 min 15 s", out), out
+  assert re.search(r"measured, config file\s+89.0%\s+4 min 15 s", out), out
   assert re.search(r"measured, baseline\s+88.5%\s+12 min 30 s", out), out
   assert "(measured: seeds 0-2, a 2-core machine)" in out
 
