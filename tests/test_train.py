@@ -188,7 +188,7 @@ def test_summary_prints_the_run_beside_the_configs_reference(reference, capsys):
   assert re.search(rf"this run\s+{re.escape(top1)}\s+\d+ min \d\d s", out), out
   assert re.search(r"measured, config file\s+89.0%\s+4 min 15 s", out), out
   assert re.search(r"measured, baseline\s+88.5%\s+12 min 30 s", out), out
-  assert "(measured: seeds 0-2, a 2-core machine)" in out
+  assert "(measured with the config file's own settings: seeds 0-2, a 2-core machine)" in out
 
 
 def train_config_prepared(cache):
