@@ -230,7 +230,7 @@ def train_and_evaluate(
     ckpt.close()
     preemption.restore()
     bad_videos.write()
-    writer.flush()
+    writer.flush()  # What clu's `ensure_flushes` does, in the `finally` that closes the rest.
   summary["input_wait_by_shape"] = waits.log()
   summary.update(
       final_step=int(jax.device_get(state["step"])),
