@@ -271,13 +271,14 @@ def with_scaled_decode(config, scaled: bool):
 
 
 def scaled_decode_effect(
-    files: list[str], row: dict[str, int], config, num_clips: int = 48
+    files: list[str], row: dict[str, int], configs, num_clips: int = 48
 ) -> tuple[float, float]:
   """How often `data.scaled_decode` engages at a shape, and the PSNR (dB) of its clips
   against the full-scale path's over the clips where it does (same draws; nan if never).
 
   It engages when the crop box is at least twice the output side, i.e. when the sampled
-  short side is at most half the stored one.
+  short side is at most half the stored one. `configs`: the config without and with
+  `data.scaled_decode`.
   """
   from mgjax.data import augment  # pylint: disable=g-import-not-at-top
   from mgjax.data import frame_store  # pylint: disable=g-import-not-at-top
@@ -285,7 +286,6 @@ def scaled_decode_effect(
   from mgjax.data import sampling  # pylint: disable=g-import-not-at-top
 
   tf = frame_store.import_tf()
-  configs = [with_scaled_decode(config, s) for s in (False, True)]
   squared, engaged = [], 0
   for k in range(num_clips):
     record = frame_store.parse(tf.io.read_file(files[k % len(files)]))
@@ -334,13 +334,13 @@ def compare(
       " scaled decoding changes, PSNR over those",
       head,
   ]
-  plain_config, scaled_config = (with_scaled_decode(config, s) for s in (False, True))
+  configs = plain_config, scaled_config = [with_scaled_decode(config, s) for s in (False, True)]
   rows = []
   for row in shape_rows(config):
     r = dict(row)
     r["store"] = frame_store_rate(files, row, seconds, plain_config)
     r["scaled"] = frame_store_rate(files, row, seconds, scaled_config)
-    r["engaged"], r["psnr_db"] = scaled_decode_effect(files, row, config)
+    r["engaged"], r["psnr_db"] = scaled_decode_effect(files, row, configs)
     r["pyav"] = pyav_rate(mp4s, row, seconds)
     line = (
         f"{row['num_frames']:>3} {row['crop_size']:>4} "

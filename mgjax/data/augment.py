@@ -77,14 +77,17 @@ def decode_crop_resize(
         fn_output_signature=tf.TensorSpec([None, None, 3], tf.uint8),
     )
 
-  full_window = tf.stack([box[0], box[1], box[2], box[2]])
+  def full_scale() -> tf.Tensor:
+    return resize(decode(tf.stack([box[0], box[1], box[2], box[2]]), 1), size)
+
   if not scaled:
-    return resize(decode(full_window, 1), size)
+    return full_scale()
 
   def at_ratio(ratio: int):
+    if ratio == 1:  # Bit for bit the unscaled path.
+      return full_scale
+
     def branch() -> tf.Tensor:
-      if ratio == 1:  # Bit for bit the unscaled path.
-        return resize(decode(full_window, 1), size)
       # The window in the reduced image's pixels, rounded outwards.
       y0, x0 = box[0] // ratio, box[1] // ratio
       y1, x1 = -(-(box[0] + box[2]) // ratio), -(-(box[1] + box[2]) // ratio)
@@ -104,7 +107,7 @@ def decode_crop_resize(
           kernel_type="triangle",  # Bilinear ...
           antialias=False,  # ... without antialiasing, as `resize`.
       )
-      return tf.cast(tf.clip_by_value(tf.round(out), 0.0, 255.0), tf.uint8)
+      return _round_to_uint8(out)
 
     return branch
 
@@ -115,7 +118,11 @@ def decode_crop_resize(
 def resize(video: tf.Tensor, size) -> tf.Tensor:
   """Resizes uint8 [T, h, w, 3] frames to [T, S, S, 3] uint8 (rounded)."""
   out = tf.image.resize(video, tf.stack([size, size]), method=RESIZE_METHOD, antialias=ANTIALIAS)
-  return tf.cast(tf.clip_by_value(tf.round(out), 0.0, 255.0), tf.uint8)
+  return _round_to_uint8(out)
+
+
+def _round_to_uint8(x: tf.Tensor) -> tf.Tensor:
+  return tf.cast(tf.clip_by_value(tf.round(x), 0.0, 255.0), tf.uint8)
 
 
 def horizontal_flip(video: tf.Tensor, flip) -> tf.Tensor:
