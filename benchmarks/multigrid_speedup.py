@@ -39,6 +39,10 @@ theoretical. Accuracy against training time (an evaluation every
 The config's fields are overridden as for `python -m mgjax.main` (`--config.a.b=v`);
 such overrides win over `--quick`'s and `--eval_every_epochs`.
 
+With `--workdir`, each run leaves its measurement there and a later invocation with
+the same config reuses it, so the seeds and ablation rows of one table can be run over
+several sittings (`--seeds 0` today, `--seeds 0,1,2` tomorrow trains only seeds 1 and 2).
+
 The measured speedup compares training loops; "speedup incl. compile" adds each
 run's cold compile. Each run names its own compile cache directory (in its fresh
 workdir), and JAX's persistent-cache key includes the directory, so no run reads
@@ -48,6 +52,7 @@ another's executables even though their step shapes overlap.
 from __future__ import annotations
 
 import functools
+import json
 import os
 import shutil
 import statistics
@@ -141,7 +146,12 @@ _NO_ISOLATED_STEP = flags.DEFINE_bool(
     False,
     "Skip timing the base-shape step alone after the runs (one more " "compile).",
 )
-_WORKDIR = flags.DEFINE_string("workdir", "", "Run directories (default: a temporary one).")
+_WORKDIR = flags.DEFINE_string(
+    "workdir",
+    "",
+    "Run directories (default: a temporary one, removed at the end). Runs finished there "
+    "with the same config are reused, not retrained.",
+)
 _OUTDIR = flags.DEFINE_string("outdir", common.DEFAULT_OUTDIR, "Reports and the plot go here.")
 
 
@@ -184,10 +194,50 @@ def crop_sweep(config, workdir: str, crops: Sequence[int]) -> dict[int, float]:
   return out
 
 
-def run_variant(config, name: str, seed: int, workdir: str, crops: Sequence[int]) -> dict[str, Any]:
-  """Trains one variant with the real trainer, measured by `common.train_with_probe`."""
-  print(f"[{name} seed {seed}] training ...", flush=True)
+RESULT_FILE = "benchmark_result.json"
+
+
+def load_finished(workdir: str, config, crops: Sequence[int]) -> dict[str, Any] | None:
+  """The measurement a finished run left in `workdir`, if it ran this very config.
+
+  A run takes up to an hour on 2 cores, so `--workdir` lets one command's table be
+  completed over several invocations (seeds, ablation rows) without retraining the runs
+  that are done. Only an identical config (and a crop sweep over the same crops) is
+  reused; anything else trains again.
+  """
+  path = os.path.join(workdir, RESULT_FILE)
+  if not os.path.exists(path):
+    return None
+  with open(path) as f:
+    saved = json.load(f)
+  if saved.get("config") != config.to_json_best_effort(sort_keys=True):
+    return None
+  result = saved["result"]
+  result["per_step"] = [(k, dt, tuple(shape)) for k, dt, shape in result["per_step"]]
+  if crops:
+    if sorted(int(c) for c in result.get("crops", {})) != sorted(crops):
+      return None
+    result["crops"] = {int(c): a for c, a in result["crops"].items()}
+  return result
+
+
+def run_variant(
+    config, name: str, seed: int, workdir: str, crops: Sequence[int], info: dict[str, Any]
+) -> dict[str, Any]:
+  """Trains one variant with the real trainer, measured by `common.train_with_probe`.
+
+  Reuses the measurement of a finished run of the same config in `workdir` instead.
+  """
   config = variant_config(config, name, seed)
+  result = load_finished(workdir, config, crops)
+  if result is not None:
+    print(
+        f"[{name} seed {seed}] reusing the finished run in {workdir} (measured "
+        f"{result['measured']['date']}, commit {result['measured']['commit']})",
+        flush=True,
+    )
+    return result
+  print(f"[{name} seed {seed}] training ...", flush=True)
   result = common.train_with_probe(config, workdir)
   final = result["final"]
   result.update(
@@ -209,6 +259,11 @@ def run_variant(config, name: str, seed: int, workdir: str, crops: Sequence[int]
         + ", ".join(f"{c}: {fmt_pct(a)}" for c, a in result["crops"].items()),
         flush=True,
     )
+  result["measured"] = dict(date=info["date"], commit=info["commit"], cpu=info["cpu"])
+  common.write_json(
+      os.path.join(workdir, RESULT_FILE),
+      dict(config=config.to_json_best_effort(sort_keys=True), result=result),
+  )
   return result
 
 
@@ -458,6 +513,18 @@ def report(results: list[dict[str, Any]], info, quick: bool, config) -> str:
       common.markdown_table(head, rows),
       "",
   ]
+  earlier = [r for r in results if r["measured"]["date"] != info["date"]]
+  if earlier:
+    lines += [
+        "Reused from earlier invocations (same config; their times were measured then, so a "
+        "speedup across invocations compares two sittings of the machine): "
+        + "; ".join(
+            f"{_label(r)} ({r['measured']['date']}, {r['measured']['cpu']}, commit "
+            f"{r['measured']['commit']})"
+            for r in earlier
+        ),
+        "",
+    ]
   mg = [r for r in results if r["name"] == "long_short"]
   if mg:
     seeds = sorted(r["seed"] for r in mg if r["seed"] in bases)
@@ -558,13 +625,19 @@ def main(argv: Sequence[str]) -> None:
     for name in names:
       if i == 0 or name in SEEDED:
         results.append(
-            run_variant(config, name, seed, os.path.join(workdir, f"{name}_seed{seed}"), crops)
+            run_variant(
+                config, name, seed, os.path.join(workdir, f"{name}_seed{seed}"), crops, info
+            )
         )
   if not _NO_ISOLATED_STEP.value:
     print("[baseline] base-shape step alone ...", flush=True)
     results[0]["isolated_base_step"] = isolated_base_step(config)
 
-  name = "multigrid_speedup" + ("_quick" if quick else "")
+  # One report per config file: the demo's is `multigrid_speedup`, another's gets its name.
+  stem = os.path.splitext(
+      os.path.basename(config_flags.get_config_filename(flags.FLAGS["config"]))
+  )[0]
+  name = "multigrid_speedup" + ("" if stem == "demo" else f"_{stem}") + ("_quick" if quick else "")
   text = report(results, info, quick, config)
   outdir = _OUTDIR.value
   plot_path = os.path.join(outdir, f"{name}.png")

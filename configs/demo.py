@@ -40,8 +40,6 @@ from mgjax import config as config_lib
 
 def get_config():
   c = config_lib.synthetic_demo(config_lib.base())
-  c.optim.steps = (0, 34, 43)  # The earlier LR stages (0, 21, 27 of 30 epochs), stretched.
-  c.optim.max_epoch = 48  # 72 epochs of data with multigrid's epoch factor 1.5.
   # Top-1: means of seeds 0-2; training loops: seed 0, timed alone by
   # benchmarks/multigrid_speedup.py --seeds 0 --variants baseline,long_short (RESULTS.md §0-1).
   c.reference.baseline_top1 = 93.1
