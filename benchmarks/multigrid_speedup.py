@@ -197,20 +197,28 @@ def crop_sweep(config, workdir: str, crops: Sequence[int]) -> dict[int, float]:
 RESULT_FILE = "benchmark_result.json"
 
 
-def load_finished(workdir: str, config, crops: Sequence[int]) -> dict[str, Any] | None:
+def load_finished(workdir: str, config_json: str, crops: Sequence[int]) -> dict[str, Any] | None:
   """The measurement a finished run left in `workdir`, if it ran this very config.
 
   A run takes up to an hour on 2 cores, so `--workdir` lets one command's table be
   completed over several invocations (seeds, ablation rows) without retraining the runs
   that are done. Only an identical config (and a crop sweep over the same crops) is
   reused; anything else trains again.
+
+  Args:
+    workdir: the run's directory.
+    config_json: the run's config as `to_json_best_effort(sort_keys=True)` writes it.
+    crops: the test crops the run must have been swept over ([] for none).
+
+  Returns:
+    The run's result as `run_variant` returned it, or None.
   """
   path = os.path.join(workdir, RESULT_FILE)
   if not os.path.exists(path):
     return None
   with open(path) as f:
     saved = json.load(f)
-  if saved.get("config") != config.to_json_best_effort(sort_keys=True):
+  if saved.get("config") != config_json:
     return None
   result = saved["result"]
   result["per_step"] = [(k, dt, tuple(shape)) for k, dt, shape in result["per_step"]]
@@ -229,7 +237,8 @@ def run_variant(
   Reuses the measurement of a finished run of the same config in `workdir` instead.
   """
   config = variant_config(config, name, seed)
-  result = load_finished(workdir, config, crops)
+  config_json = config.to_json_best_effort(sort_keys=True)
+  result = load_finished(workdir, config_json, crops)
   if result is not None:
     print(
         f"[{name} seed {seed}] reusing the finished run in {workdir} (measured "
@@ -262,7 +271,7 @@ def run_variant(
   result["measured"] = dict(date=info["date"], commit=info["commit"], cpu=info["cpu"])
   common.write_json(
       os.path.join(workdir, RESULT_FILE),
-      dict(config=config.to_json_best_effort(sort_keys=True), result=result),
+      dict(config=config_json, result=result),
   )
   return result
 

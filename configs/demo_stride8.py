@@ -11,7 +11,7 @@
 # WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
 # See the License for the specific language governing permissions and
 # limitations under the License.
-"""The benchmark's small-scale setting: the demo with feature maps the paper's proportions.
+"""The benchmark's small-scale setting: the demo with feature maps in the paper's proportions.
 
   python benchmarks/multigrid_speedup.py --config configs/demo_stride8.py \\
       --variants baseline,long_short --seeds 0 --eval_every_epochs 4
@@ -26,7 +26,7 @@ first segment, which alternates 64x8x16² and 32x8x23² steps, learns little
 (benchmarks/RESULTS.md §0). The paper's architectures keep their strides; only this
 small-scale setting changes them.
 
-Measured (seed 0, 96 test videos, a 2-core AMD EPYC, 2026-12-03; benchmarks/RESULTS.md §1):
+Measured (seed 0, 96 test videos, a 2-core AMD EPYC, 2026-12-03; benchmarks/RESULTS.md §1a):
 long + short 97.9% in a 28.2-minute training loop, the baseline 97.9% in 94.7 minutes (3.35x,
 0.94 of the theoretical 3.56x). A step costs 2.3x the demo's at the base shape, so this does
 not fit the demo's 10 minutes.
