@@ -197,17 +197,34 @@ def crop_sweep(config, workdir: str, crops: Sequence[int]) -> dict[int, float]:
 RESULT_FILE = "benchmark_result.json"
 
 
+def settings_json(config) -> str:
+  """The config's settings as JSON: what decides whether a finished run can be reused.
+
+  `config.reference` is left out: it records results measured with the config (printed
+  beside a run), so adding them after a run must not make that run look different.
+
+  Args:
+    config: the run's config.
+
+  Returns:
+    The JSON, keys sorted.
+  """
+  settings = json.loads(config.to_json_best_effort(sort_keys=True))
+  settings.pop("reference", None)
+  return json.dumps(settings, sort_keys=True)
+
+
 def load_finished(workdir: str, config_json: str, crops: Sequence[int]) -> dict[str, Any] | None:
   """The measurement a finished run left in `workdir`, if it ran this very config.
 
   A run takes up to an hour on 2 cores, so `--workdir` lets one command's table be
   completed over several invocations (seeds, ablation rows) without retraining the runs
-  that are done. Only an identical config (and a crop sweep over the same crops) is
-  reused; anything else trains again.
+  that are done. Only identical settings (and a crop sweep over the same crops) are
+  reused; anything else trains again, in a fresh `workdir`, after naming what differs.
 
   Args:
     workdir: the run's directory.
-    config_json: the run's config as `to_json_best_effort(sort_keys=True)` writes it.
+    config_json: the run's settings as `settings_json` writes them.
     crops: the test crops the run must have been swept over ([] for none).
 
   Returns:
@@ -219,14 +236,33 @@ def load_finished(workdir: str, config_json: str, crops: Sequence[int]) -> dict[
   with open(path) as f:
     saved = json.load(f)
   if saved.get("config") != config_json:
+    old, new = _flat(json.loads(saved.get("config") or "{}")), _flat(json.loads(config_json))
+    changed = sorted(k for k in old.keys() | new.keys() if old.get(k) != new.get(k))
+    print(
+        f"{workdir}: its finished run had other settings ({', '.join(changed[:8])}"
+        f"{', ...' if len(changed) > 8 else ''}); training again.",
+        flush=True,
+    )
     return None
   result = saved["result"]
   result["per_step"] = [(k, dt, tuple(shape)) for k, dt, shape in result["per_step"]]
   if crops:
     if sorted(int(c) for c in result.get("crops", {})) != sorted(crops):
+      print(f"{workdir}: its finished run was swept over other crops; training again.")
       return None
     result["crops"] = {int(c): a for c, a in result["crops"].items()}
   return result
+
+
+def _flat(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+  """{"a": {"b": 1}} -> {"a.b": 1}: config fields by their dotted names."""
+  out = {}
+  for k, v in tree.items():
+    if isinstance(v, dict):
+      out.update(_flat(v, f"{prefix}{k}."))
+    else:
+      out[f"{prefix}{k}"] = v
+  return out
 
 
 def run_variant(
@@ -237,7 +273,7 @@ def run_variant(
   Reuses the measurement of a finished run of the same config in `workdir` instead.
   """
   config = variant_config(config, name, seed)
-  config_json = config.to_json_best_effort(sort_keys=True)
+  config_json = settings_json(config)
   result = load_finished(workdir, config_json, crops)
   if result is not None:
     print(
