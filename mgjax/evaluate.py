@@ -192,6 +192,7 @@ def evaluate(
   # A view whose video failed to load is a black clip, counted here (and its file named
   # in the log): this host's count.
   metrics: dict[str, Any] = dict(
+      split=config.data.eval_split,
       num_videos=len(videos),
       num_views=int(counts.sum()),
       temporal_views=temporal,

@@ -206,11 +206,15 @@ def print_summary(summary: dict[str, Any], workdir: str, reference=None) -> None
   ev = summary.get("eval")
   if ev:
     views = f"{ev['temporal_views']}x{ev['spatial_crops']} views at {ev['crop_size']}px"
+    # Named: a tuning run evaluates on val, a reported one on test.
+    split = f"the {ev['split']} split" if "split" in ev else "evaluation"
     if "mAP" in ev:
-      lines.append(f"Test mAP: {100 * ev['mAP']:.2f}% over {ev['num_videos']} videos ({views}).")
+      lines.append(
+          f"mAP on {split}: {100 * ev['mAP']:.2f}% over {ev['num_videos']} videos ({views})."
+      )
     else:
       lines.append(
-          f"Test accuracy: top-1 {100 * ev['top1']:.2f}%, top-5 {100 * ev['top5']:.2f}% "
+          f"Accuracy on {split}: top-1 {100 * ev['top1']:.2f}%, top-5 {100 * ev['top5']:.2f}% "
           f"over {ev['num_videos']} videos ({views})."
       )
   lines += _reference_lines(summary, reference)

@@ -171,7 +171,10 @@ def test_summary_prints_the_run_beside_the_configs_reference(reference, capsys):
   assert 0 < summary["train_seconds"]
   ref = config_lib.base().reference
   main_lib.print_summary(summary, reference["workdir"], ref)
-  assert "measured, baseline" not in capsys.readouterr().out  # No reference in the config.
+  out = capsys.readouterr().out
+  assert "measured, baseline" not in out  # No reference in the config.
+  # The evaluated split is named (the tiny config evaluates on val).
+  assert f"Accuracy on the {load_config(TINY).data.eval_split} split: top-1" in out, out
   ref.unlock()
   ref.update(
       dict(
