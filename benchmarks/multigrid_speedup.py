@@ -61,6 +61,7 @@ from typing import Any, Sequence
 
 from absl import app
 from absl import flags
+from flax import traverse_util
 from ml_collections import config_flags
 
 import common  # pylint: disable=g-bad-import-order
@@ -236,7 +237,10 @@ def load_finished(workdir: str, config_json: str, crops: Sequence[int]) -> dict[
   with open(path) as f:
     saved = json.load(f)
   if saved.get("config") != config_json:
-    old, new = _flat(json.loads(saved.get("config") or "{}")), _flat(json.loads(config_json))
+    old, new = (
+        traverse_util.flatten_dict(json.loads(j), sep=".")
+        for j in (saved.get("config") or "{}", config_json)
+    )
     changed = sorted(k for k in old.keys() | new.keys() if old.get(k) != new.get(k))
     print(
         f"{workdir}: its finished run had other settings ({', '.join(changed[:8])}"
@@ -252,17 +256,6 @@ def load_finished(workdir: str, config_json: str, crops: Sequence[int]) -> dict[
       return None
     result["crops"] = {int(c): a for c, a in result["crops"].items()}
   return result
-
-
-def _flat(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-  """{"a": {"b": 1}} -> {"a.b": 1}: config fields by their dotted names."""
-  out = {}
-  for k, v in tree.items():
-    if isinstance(v, dict):
-      out.update(_flat(v, f"{prefix}{k}."))
-    else:
-      out[f"{prefix}{k}"] = v
-  return out
 
 
 def run_variant(

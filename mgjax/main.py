@@ -207,7 +207,7 @@ def print_summary(summary: dict[str, Any], workdir: str, reference=None) -> None
   if ev:
     views = f"{ev['temporal_views']}x{ev['spatial_crops']} views at {ev['crop_size']}px"
     # Named: a tuning run evaluates on val, a reported one on test.
-    split = f"the {ev['split']} split" if "split" in ev else "evaluation"
+    split = f"the {ev['split']} split"
     if "mAP" in ev:
       lines.append(
           f"mAP on {split}: {100 * ev['mAP']:.2f}% over {ev['num_videos']} videos ({views})."
