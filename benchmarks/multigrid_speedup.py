@@ -39,9 +39,11 @@ theoretical. Accuracy against training time (an evaluation every
 The config's fields are overridden as for `python -m mgjax.main` (`--config.a.b=v`);
 such overrides win over `--quick`'s and `--eval_every_epochs`.
 
-With `--workdir`, each run leaves its measurement there and a later invocation with
-the same config reuses it, so the seeds and ablation rows of one table can be run over
-several sittings (`--seeds 0` today, `--seeds 0,1,2` tomorrow trains only seeds 1 and 2).
+The report (markdown, JSON, plot) is rewritten after every run. `--reuse_from` an
+earlier report's JSON reuses its finished runs whose settings are the same, so the seeds
+and ablation rows of one table can be run over several sittings, on one machine or on
+several (`--seeds 0` today; `--seeds 0,1,2 --reuse_from=<its JSON>` tomorrow trains only
+seeds 1 and 2). The report names every reused run's date, CPU and commit.
 
 The measured speedup compares training loops; "speedup incl. compile" adds each
 run's cold compile. Each run names its own compile cache directory (in its fresh
@@ -150,8 +152,15 @@ _NO_ISOLATED_STEP = flags.DEFINE_bool(
 _WORKDIR = flags.DEFINE_string(
     "workdir",
     "",
-    "Run directories (default: a temporary one, removed at the end). Runs finished there "
-    "with the same config are reused, not retrained.",
+    "Keep each run's directory (checkpoints, TensorBoard events) here (default: a "
+    "temporary one, removed at the end).",
+)
+_REUSE_FROM = flags.DEFINE_string(
+    "reuse_from",
+    "",
+    "The JSON of an earlier report of this benchmark: its finished runs with the same "
+    "settings are reused, not retrained (the report is rewritten after every run, so an "
+    "interrupted invocation resumes from its own).",
 )
 _OUTDIR = flags.DEFINE_string("outdir", common.DEFAULT_OUTDIR, "Reports and the plot go here.")
 
@@ -195,11 +204,8 @@ def crop_sweep(config, workdir: str, crops: Sequence[int]) -> dict[int, float]:
   return out
 
 
-RESULT_FILE = "benchmark_result.json"
-
-
-def settings_json(config) -> str:
-  """The config's settings as JSON: what decides whether a finished run can be reused.
+def settings(config) -> dict[str, Any]:
+  """The config's settings: what decides whether a finished run can be reused.
 
   `config.reference` is left out: it records results measured with the config (printed
   beside a run), so adding them after a run must not make that run look different.
@@ -208,69 +214,80 @@ def settings_json(config) -> str:
     config: the run's config.
 
   Returns:
-    The JSON, keys sorted.
+    The settings as JSON types (tuples as lists), as they read back from a report.
   """
-  settings = json.loads(config.to_json_best_effort(sort_keys=True))
-  settings.pop("reference", None)
-  return json.dumps(settings, sort_keys=True)
+  out = json.loads(config.to_json_best_effort(sort_keys=True))
+  out.pop("reference", None)
+  return out
 
 
-def load_finished(workdir: str, config_json: str, crops: Sequence[int]) -> dict[str, Any] | None:
-  """The measurement a finished run left in `workdir`, if it ran this very config.
+def load_finished(
+    saved: list[dict[str, Any]],
+    name: str,
+    seed: int,
+    run_settings: dict[str, Any],
+    crops: Sequence[int],
+) -> dict[str, Any] | None:
+  """The measurement of a finished run in an earlier report, if it ran these very settings.
 
-  A run takes up to an hour on 2 cores, so `--workdir` lets one command's table be
-  completed over several invocations (seeds, ablation rows) without retraining the runs
-  that are done. Only identical settings (and a crop sweep over the same crops) are
-  reused; anything else trains again, in a fresh `workdir`, after naming what differs.
+  A run takes up to two hours on 2 cores, so `--reuse_from` lets one table be completed
+  over several invocations, on this machine or another (seeds and ablation rows), without
+  retraining the runs that are done. Only identical settings (and a crop sweep over the
+  same crops) are reused; anything else trains again, after naming what differs.
 
   Args:
-    workdir: the run's directory.
-    config_json: the run's settings as `settings_json` writes them.
+    saved: the results of an earlier report of this benchmark (its JSON's "results").
+    name: the variant.
+    seed: its seed.
+    run_settings: the run's settings as `settings` returns them.
     crops: the test crops the run must have been swept over ([] for none).
 
   Returns:
     The run's result as `run_variant` returned it, or None.
   """
-  path = os.path.join(workdir, RESULT_FILE)
-  if not os.path.exists(path):
+  result = next((r for r in saved if (r["name"], r["seed"]) == (name, seed)), None)
+  if result is None:
     return None
-  with open(path) as f:
-    saved = json.load(f)
-  if saved.get("config") != config_json:
+  if result.get("settings") != run_settings:
     old, new = (
-        traverse_util.flatten_dict(json.loads(j), sep=".")
-        for j in (saved.get("config") or "{}", config_json)
+        traverse_util.flatten_dict(d, sep=".") for d in (result.get("settings") or {}, run_settings)
     )
     changed = sorted(k for k in old.keys() | new.keys() if old.get(k) != new.get(k))
     print(
-        f"{workdir}: its finished run had other settings ({', '.join(changed[:8])}"
-        f"{', ...' if len(changed) > 8 else ''}); training again.",
+        f"[{name} seed {seed}] the earlier run had other settings "
+        f"({', '.join(changed[:8])}{', ...' if len(changed) > 8 else ''}); training again.",
         flush=True,
     )
     return None
-  result = saved["result"]
   result["per_step"] = [(k, dt, tuple(shape)) for k, dt, shape in result["per_step"]]
   if crops:
     if sorted(int(c) for c in result.get("crops", {})) != sorted(crops):
-      print(f"{workdir}: its finished run was swept over other crops; training again.")
+      print(f"[{name} seed {seed}] its finished run was swept over other crops; training again.")
       return None
     result["crops"] = {int(c): a for c, a in result["crops"].items()}
   return result
 
 
 def run_variant(
-    config, name: str, seed: int, workdir: str, crops: Sequence[int], info: dict[str, Any]
+    config,
+    name: str,
+    seed: int,
+    workdir: str,
+    crops: Sequence[int],
+    info: dict[str, Any],
+    saved: list[dict[str, Any]],
 ) -> dict[str, Any]:
   """Trains one variant with the real trainer, measured by `common.train_with_probe`.
 
-  Reuses the measurement of a finished run of the same config in `workdir` instead.
+  Reuses the measurement of a finished run with the same settings in `saved` (the
+  results of `--reuse_from`) instead.
   """
   config = variant_config(config, name, seed)
-  config_json = settings_json(config)
-  result = load_finished(workdir, config_json, crops)
+  run_settings = settings(config)
+  result = load_finished(saved, name, seed, run_settings, crops)
   if result is not None:
     print(
-        f"[{name} seed {seed}] reusing the finished run in {workdir} (measured "
+        f"[{name} seed {seed}] reusing the finished run of {_REUSE_FROM.value} (measured "
         f"{result['measured']['date']}, commit {result['measured']['commit']})",
         flush=True,
     )
@@ -298,10 +315,7 @@ def run_variant(
         flush=True,
     )
   result["measured"] = dict(date=info["date"], commit=info["commit"], cpu=info["cpu"])
-  common.write_json(
-      os.path.join(workdir, RESULT_FILE),
-      dict(config=config_json, result=result),
-  )
+  result["settings"] = run_settings
   return result
 
 
@@ -657,35 +671,41 @@ def main(argv: Sequence[str]) -> None:
   seeds = [int(x) for x in _SEEDS.value]
   crops = [] if _NO_CROPS.value else test_crops(config)
 
-  workdir = _WORKDIR.value or tempfile.mkdtemp(prefix="mgjax_mg_speedup_")
-  results = []
-  for i, seed in enumerate(seeds):  # Own cache directory per run: every run compiles cold.
-    for name in names:
-      if i == 0 or name in SEEDED:
-        results.append(
-            run_variant(
-                config, name, seed, os.path.join(workdir, f"{name}_seed{seed}"), crops, info
-            )
-        )
-  if not _NO_ISOLATED_STEP.value:
-    print("[baseline] base-shape step alone ...", flush=True)
-    results[0]["isolated_base_step"] = isolated_base_step(config)
-
   # One report per config file: the demo's is `multigrid_speedup`, another's gets its name.
   stem = os.path.splitext(
       os.path.basename(config_flags.get_config_filename(flags.FLAGS["config"]))
   )[0]
   name = "multigrid_speedup" + ("" if stem == "demo" else f"_{stem}") + ("_quick" if quick else "")
-  text = report(results, info, quick, config)
-  outdir = _OUTDIR.value
-  plot_path = os.path.join(outdir, f"{name}.png")
-  os.makedirs(outdir, exist_ok=True)
   from mgjax.data import pipeline  # pylint: disable=g-import-not-at-top
 
-  plot(results, plot_path, pipeline.prepare(config).model.num_classes)
-  text += f"\n\nPlot: {os.path.relpath(plot_path, common.REPO)}"
-  print("\n" + text)
-  common.write_report(outdir, name, info, text, results)
+  num_classes = pipeline.prepare(config).model.num_classes
+
+  def write(results: list[dict[str, Any]]) -> str:
+    """The report of the runs so far: markdown, JSON and plot in `--outdir`."""
+    text = report(results, info, quick, config)
+    plot_path = os.path.join(_OUTDIR.value, f"{name}.png")
+    os.makedirs(_OUTDIR.value, exist_ok=True)
+    plot(results, plot_path, num_classes)
+    text += f"\n\nPlot: {os.path.relpath(plot_path, common.REPO)}"
+    common.write_report(_OUTDIR.value, name, info, text, results)
+    return text
+
+  saved = []  # Read before the first write: --reuse_from may be the report being written.
+  if _REUSE_FROM.value:
+    with open(_REUSE_FROM.value) as f:
+      saved = json.load(f)["results"]
+  workdir = _WORKDIR.value or tempfile.mkdtemp(prefix="mgjax_mg_speedup_")
+  results = []
+  for i, seed in enumerate(seeds):  # Own cache directory per run: every run compiles cold.
+    for variant in names:
+      if i == 0 or variant in SEEDED:
+        run_dir = os.path.join(workdir, f"{variant}_seed{seed}")
+        results.append(run_variant(config, variant, seed, run_dir, crops, info, saved))
+        write(results)  # A run takes up to two hours: keep what is done.
+  if not _NO_ISOLATED_STEP.value:
+    print("[baseline] base-shape step alone ...", flush=True)
+    results[0]["isolated_base_step"] = isolated_base_step(config)
+  print("\n" + write(results))
   if not _WORKDIR.value:
     shutil.rmtree(workdir, ignore_errors=True)
 
