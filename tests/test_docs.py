@@ -19,6 +19,7 @@ it names must be in the repository. (The commands that train are run for real by
 the other tests and the README's two Quickstart commands by CI.)
 """
 
+import collections
 import functools
 import re
 import shlex
@@ -84,3 +85,23 @@ def test_command_flags_and_files_exist(doc, command):
     path = word.split("=")[-1]
     if path.startswith("configs/") and path.endswith(".py"):
       assert (REPO / path).exists(), (doc, command, path)
+
+
+@pytest.mark.parametrize("doc", DOCS + ("benchmarks/RESULTS.md",))
+def test_docs_have_no_repeated_paragraphs(doc):
+  # A scripted edit once replaced an empty string and so wrote one paragraph
+  # between every character of the README; the flags test above still passed.
+  text = (REPO / doc).read_text()
+  paragraphs = [p.strip() for p in re.split(r"\n\s*\n", text) if len(p.strip()) >= 80]
+  repeated = [p[:80] for p, n in collections.Counter(paragraphs).items() if n > 1]
+  assert paragraphs and not repeated, (doc, repeated[:3])
+
+
+def test_results_name_no_local_paths():
+  # Reports are written on one machine and read on others: a path such as a
+  # temporary --outdir means nothing elsewhere (commands there say DIR).
+  files = [REPO / "benchmarks" / "RESULTS.md"]
+  files += sorted((REPO / "benchmarks" / "results").glob("*.[jm][sd]*"))
+  local = re.compile(r"(?<![\w.~])/(tmp|root|home|work|Users|var/folders)/")
+  found = [f.name for f in files if local.search(f.read_text())]
+  assert len(files) > 10 and not found, found
