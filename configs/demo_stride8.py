@@ -26,10 +26,11 @@ first segment, which alternates 64x8x16² and 32x8x23² steps, learns little
 (benchmarks/RESULTS.md §0). The paper's architectures keep their strides; only this
 small-scale setting changes them.
 
-Measured (seeds 0 and 1, 96 test videos, a 2-core AMD EPYC, 2026-12-03/04; benchmarks/RESULTS.md
-§1a): long + short 97.9 / 100.0% in 28.2 / 29.9-minute training loops, the baseline 97.9 / 99.0%
-in 94.7 / 103.7 minutes (3.35x / 3.47x; the theoretical 3.56x). A step costs 2.3x the demo's at
-the base shape, so this does not fit the demo's 10 minutes.
+Measured (seeds 0, 1, 2, 96 test videos, a 2-core AMD EPYC, 2026-12-03/04; benchmarks/RESULTS.md
+§1a): long + short 97.9 / 100.0 / 99.0% in 28.2 / 29.9 / 27.7-minute training loops, the baseline
+97.9 / 99.0 / 99.0% in 94.7 / 103.7 / 94.9 minutes (3.35x / 3.47x / 3.42x; the theoretical
+3.56x). A step costs 2.3x the demo's at the base shape, so this does not fit the demo's 10
+minutes.
 """
 
 from mgjax import config as config_lib
@@ -39,11 +40,9 @@ def get_config():
   c = config_lib.synthetic_demo(config_lib.base())
   c.model.stem_pool = False
   c.model.spatial_strides = (1, 2, 2, 1)
-  c.reference.baseline_top1 = 98.4
-  c.reference.baseline_train_minutes = 94.7
+  c.reference.baseline_top1 = 98.6
+  c.reference.baseline_train_minutes = 97.8
   c.reference.multigrid_top1 = 99.0
-  c.reference.multigrid_train_minutes = 28.2
-  c.reference.measured_on = (
-      "top-1 mean of seeds 0-1, times of seed 0; 96 test videos, a 2-core AMD EPYC, 2026-12-03/04"
-  )
+  c.reference.multigrid_train_minutes = 28.6
+  c.reference.measured_on = "means of seeds 0-2; 96 test videos, a 2-core AMD EPYC, 2026-12-03/04"
   return c
