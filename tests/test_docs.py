@@ -101,7 +101,9 @@ def test_results_name_no_local_paths():
   # Reports are written on one machine and read on others: a path such as a
   # temporary --outdir means nothing elsewhere (commands there say DIR).
   files = [REPO / "benchmarks" / "RESULTS.md"]
-  files += sorted((REPO / "benchmarks" / "results").glob("*.[jm][sd]*"))
+  files += sorted(
+      f for f in (REPO / "benchmarks" / "results").iterdir() if f.suffix in (".md", ".json", ".txt")
+  )
   local = re.compile(r"(?<![\w.~])/(tmp|root|home|work|Users|var/folders)/")
   found = [f.name for f in files if local.search(f.read_text())]
   assert len(files) > 10 and not found, found
