@@ -171,6 +171,42 @@ def _git_commit() -> str:
     return "-"
 
 
+def shown_path(path: str) -> str:
+  """A path as a report may print it: relative to the checkout, or `DIR` outside it.
+
+  A report is read on other machines, where this machine's temporary directories mean
+  nothing; only paths inside the checkout (configs, earlier reports) say something there.
+
+  Args:
+    path: a file or directory, absolute or relative to the working directory.
+
+  Returns:
+    The path relative to the checkout's root if it lies inside it, else "DIR".
+  """
+  rel = os.path.relpath(os.path.abspath(path), REPO)
+  return "DIR" if rel == os.pardir or rel.startswith(os.pardir + os.sep) else rel
+
+
+def shown_command(argv: Sequence[str]) -> str:
+  """A command line as `shown_path` prints its paths (flag values and positionals).
+
+  Args:
+    argv: the script's `sys.argv`.
+
+  Returns:
+    The command line, with every argument that is an absolute path or names an existing
+    file or directory replaced by `shown_path` of it (a `--flag=value` form keeps its flag).
+  """
+
+  def shown(arg: str) -> str:
+    flag, eq, value = arg.partition("=") if arg.startswith("-") else ("", "", arg)
+    if value and (os.path.isabs(value) or os.path.exists(value)):
+      value = shown_path(value)
+    return flag + eq + value
+
+  return " ".join([shown_path(argv[0])] + [shown(a) for a in argv[1:]])
+
+
 def machine_info() -> dict[str, Any]:
   """Date, CPU, cores, load average, package versions, commit and command line."""
   info = dict(
@@ -180,7 +216,7 @@ def machine_info() -> dict[str, Any]:
       python=platform.python_version(),
       load_average=[round(x, 2) for x in os.getloadavg()],
       commit=_git_commit(),
-      command=" ".join([os.path.relpath(sys.argv[0], REPO)] + sys.argv[1:]),
+      command=shown_command(sys.argv),
   )
   for pkg in ("jax", "jaxlib", "flax", "optax", "tensorflow", "torch", "pytorchvideo", "numpy"):
     info[pkg] = _version(pkg)

@@ -686,7 +686,7 @@ def main(argv: Sequence[str]) -> None:
     plot_path = os.path.join(_OUTDIR.value, f"{name}.png")
     os.makedirs(_OUTDIR.value, exist_ok=True)
     plot(results, plot_path, num_classes)
-    text += f"\n\nPlot: {os.path.relpath(plot_path, common.REPO)}"
+    text += f"\n\nPlot: {os.path.join(common.shown_path(_OUTDIR.value), name)}.png"
     common.write_report(_OUTDIR.value, name, info, text, results)
     return text
 
