@@ -53,12 +53,16 @@ DEFAULT_OUTDIR = os.path.join(REPO, "benchmarks", "results")
 
 
 def quiet_logs() -> None:
-  """Keeps TensorFlow's and XLA's C++ start-up chatter out of the tables.
+  """Keeps TensorFlow's and XLA's C++ start-up chatter, and the libraries' INFO lines
+  (orbax's checkpoint scheduling: some 70 lines per save), out of the tables.
 
   Accelerators stay visible: on a GPU machine JAX and torch use the GPU, and
   TensorFlow (tf.data only) is kept off it by `hide_accelerators_from_tf`.
   """
   os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+  from mgjax import logs  # pylint: disable=g-import-not-at-top
+
+  logs.hide_library_info()
 
 
 def hide_accelerators_from_tf() -> None:

@@ -25,7 +25,6 @@ the same workdir resumes from the latest checkpoint.
 from __future__ import annotations
 
 import json
-import logging as std_logging
 import os
 import sys
 from typing import Any
@@ -45,6 +44,7 @@ import tensorflow as tf
 
 from mgjax import config as config_lib
 from mgjax import evaluate
+from mgjax import logs
 from mgjax import train
 from mgjax.models import registry
 
@@ -69,19 +69,6 @@ _PROCESS_ID = flags.DEFINE_integer("process_id", None, "With --coordinator_addre
 _STEP = flags.DEFINE_integer(
     "step", None, "--mode=eval: the checkpoint step (default: the latest)."
 )
-
-
-class LibraryInfoFilter(std_logging.Filter):
-  """Lets through mgjax's own INFO lines and every warning; drops the libraries' INFO
-  (orbax's save scheduling, clu's echo of every metric: about 1,500 lines in the demo).
-
-  absl attributes each record to the module that called it, so the path tells them apart.
-  """
-
-  _PACKAGE = os.path.dirname(os.path.abspath(__file__)) + os.sep
-
-  def filter(self, record: std_logging.LogRecord) -> bool:
-    return record.levelno >= std_logging.WARNING or record.pathname.startswith(self._PACKAGE)
 
 
 def _initialize_distributed() -> None:
@@ -129,8 +116,7 @@ def setup():
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError("Too many command-line arguments.")
-  if logging.get_verbosity() < logging.DEBUG:  # -v 1 (--verbosity=1) shows the libraries' lines.
-    logging.get_absl_handler().addFilter(LibraryInfoFilter())
+  logs.hide_library_info()  # -v 1 (--verbosity=1) shows the libraries' INFO lines.
   config, workdir = setup()
   if _MODE.value == "eval":
     result = evaluate.evaluate_checkpoint(config, workdir, _STEP.value)

@@ -23,7 +23,10 @@ import os
 import sys
 import tempfile
 
+from absl import logging
+
 from conftest import REPO
+from mgjax import logs
 
 
 def _common():
@@ -73,3 +76,12 @@ def test_shown_command_hides_local_paths_in_every_flag_form(monkeypatch):
       "--config.train.num_epochs=2"
   )
   assert tmp not in command
+
+
+def test_quiet_logs_hides_the_libraries_info_lines(monkeypatch):
+  """orbax logs some 70 INFO lines per checkpoint: not in a benchmark's output."""
+  handler = logging.get_absl_handler()
+  monkeypatch.setattr(handler, "filters", [])  # Restored after the test.
+  monkeypatch.setenv("TF_CPP_MIN_LOG_LEVEL", "2")
+  common.quiet_logs()
+  assert any(isinstance(f, logs.LibraryInfoFilter) for f in handler.filters)
