@@ -421,7 +421,7 @@ def test_stride_options_change_the_maps_not_the_parameters(overrides):
 # keep 2×2 and 4×4: with 1×1 maps (the paper's stride 32 at 16 and 32 px) long + short's
 # first segment, whose shapes pair the short cycle's 16-px crop with the long cycle's 8
 # frames, learns little (RESULTS.md §0). The demo keeps stride 32: stride 8 costs 1.3-2.3x
-# per step and does not fit its 10 minutes.
+# per step, and cut to fit its 10 minutes (18 epochs) it ends below the demo (RESULTS.md §0).
 # Every map must still exist at every plan shape.
 @pytest.mark.parametrize(
     "config_file,min_smallest,min_base",
