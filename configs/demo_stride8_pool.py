@@ -13,6 +13,10 @@
 # limitations under the License.
 """The stride-8 setting with the stem's max-pool kept: cheaper steps, the same res5 maps.
 
+The demo's model and data at 48 base epochs, where the paper's claim shows (`configs/demo.py`
+is this setting cut to 18 epochs to fit 10 minutes on 2 cores), and the default of
+`benchmarks/multigrid_speedup.py`:
+
   python benchmarks/multigrid_speedup.py --config configs/demo_stride8_pool.py \\
       --variants baseline,long_short --seeds 0 --eval_every_epochs 4
 

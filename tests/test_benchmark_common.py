@@ -55,7 +55,7 @@ def test_shown_path_keeps_checkout_paths_and_hides_others():
 def test_shown_command_hides_local_paths_in_every_flag_form(monkeypatch):
   monkeypatch.chdir(REPO)
   with tempfile.TemporaryDirectory() as tmp:
-    report = str(REPO / "benchmarks" / "results" / "multigrid_speedup.json")
+    report = str(REPO / "benchmarks" / "results" / "multigrid_speedup_demo_stride8.json")
     argv = [
         str(REPO / "benchmarks" / "multigrid_speedup.py"),
         "--config",
@@ -72,7 +72,7 @@ def test_shown_command_hides_local_paths_in_every_flag_form(monkeypatch):
     command = common.shown_command(argv)
   assert command == (
       "benchmarks/multigrid_speedup.py --config configs/demo_stride8.py --seeds 0,1,2 "
-      "--outdir=DIR --workdir DIR --reuse_from benchmarks/results/multigrid_speedup.json "
+      "--outdir=DIR --workdir DIR --reuse_from benchmarks/results/multigrid_speedup_demo_stride8.json "
       "--config.train.num_epochs=2"
   )
   assert tmp not in command
