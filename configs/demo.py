@@ -28,12 +28,13 @@ fixed base shape 4x32x32² (3,600 steps, 3.54x the multigrid run's Σ B·T·S²)
       --config.multigrid.long_cycle=False --config.multigrid.short_cycle=False
 
 Measured over seeds 0-2 on the 96 test videos (a 2-core AMD EPYC, 2026-12-05;
-benchmarks/RESULTS.md §0): multigrid 79.2 / 81.2 / 82.3% (80.9 ± 1.6) in 7.6-7.9-minute
-training loops, whole runs of 8.3-9.1 minutes with the dataset build and the cold compiles;
-the baseline 85.4 / 85.4 / 84.4% (85.1 ± 0.6) in 19.6-20.3 minutes. 18 epochs are what fits
-10 minutes, and too few for multigrid to reach the baseline (4.2 ± 2.1 points below, seed by
-seed). The same setting at 48 epochs, `configs/demo_stride8_pool.py`, shows the paper's
-claim: 98.6 ± 0.6% against the baseline's 99.0 ± 0.0% in a 3.22x shorter loop (RESULTS §1c).
+benchmarks/RESULTS.md §0): multigrid 80.2 / 82.3 / 82.3% (81.6 ± 1.2) in 7.7-minute training
+loops, whole runs of 9.4 / 8.6 / 8.6 minutes from a fresh clone with the dataset build (seed
+0) and the cold compiles; the baseline 85.4 / 85.4 / 84.4% (85.1 ± 0.6) in 19.6-20.3 minutes.
+18 epochs are what fits 10 minutes, and too few for multigrid to reach the baseline (3.5 ±
+1.6 points below, seed by seed). The same setting at 48 epochs, `configs/demo_stride8_pool.py`,
+shows the paper's claim: 98.6 ± 0.6% against the baseline's 99.0 ± 0.0% in a 3.22x shorter
+loop (RESULTS §1c).
 """
 
 from mgjax import config as config_lib
@@ -50,11 +51,11 @@ def get_config():
   # and the cold compiles; the LR stages are the 48-epoch (0, 34, 43), scaled.
   c.optim.max_epoch = 18
   c.optim.steps = (0, 13, 16)
-  # Top-1: means of seeds 0-2; training loops: means of the same runs, each alone on the
-  # machine (RESULTS.md §0).
+  # Top-1 and training loops: means of seeds 0-2, each run alone on the machine (multigrid:
+  # the README's fresh-clone runs; RESULTS.md §0).
   c.reference.baseline_top1 = 85.1
   c.reference.baseline_train_minutes = 19.8
-  c.reference.multigrid_top1 = 80.9
+  c.reference.multigrid_top1 = 81.6
   c.reference.multigrid_train_minutes = 7.7
   c.reference.measured_on = "means of seeds 0-2; 96 test videos, a 2-core AMD EPYC, 2026-12-05"
   return c
