@@ -14,17 +14,18 @@
 """Multigrid vs baseline: the same model and data, measured wall-clock speedup and accuracy.
 
   python benchmarks/multigrid_speedup.py --variants baseline,long_short   # one seed, ~80 min
-  python benchmarks/multigrid_speedup.py                    # + the 4 ablation rows (~4 h)
+  python benchmarks/multigrid_speedup.py                    # + the 4 ablation rows (~3 h)
   python benchmarks/multigrid_speedup.py --seeds 0,1,2      # 3 seeds of baseline and multigrid
   python benchmarks/multigrid_speedup.py --quick            # fewer videos and epochs (minutes)
   python benchmarks/multigrid_speedup.py --quick --config.optim.max_epoch=1 --variants baseline
 
 Trains the model of `--config` (default `configs/demo_stride8_pool.py`: the demo's small
-SlowFast on the synthetic motion dataset at 48 base epochs) with the real trainer (`train.train_and_evaluate`), one run
-after the other: the baseline (base shape, the config's epochs) and default multigrid
-(long and short cycles, stepwise, multi-cycle) for every seed of `--seeds`, and, for the
-first seed only, the supplement's ablations: the long cycle only, the short cycle only,
-a single long cycle and the cosine LR (1.5x the epochs, as the paper's budget rule).
+SlowFast on the synthetic motion dataset at 48 base epochs) with the real trainer
+(`train.train_and_evaluate`), one run after the other: the baseline (base shape, the
+config's epochs) and default multigrid (long and short cycles, stepwise, multi-cycle) for
+every seed of `--seeds`, and, for the first seed only, the supplement's ablations: the long
+cycle only, the short cycle only, a single long cycle and the cosine LR (1.5x the epochs,
+as the paper's budget rule).
 
 For each run it reports the plan's steps and Σ B·T·S², the training-loop wall time
 (compiles and evaluations excluded, measured by `common.RunProbe`), the measured speedup
