@@ -45,6 +45,6 @@ def get_config():
   c.reference.multigrid_top1 = 88.9
   c.reference.multigrid_train_minutes = 10.6
   c.reference.measured_on = (
-      "top-1 mean of seeds 0-2, loop of seed 0; 96 test videos, a 2-core " "AMD EPYC, 2026-12-02/03"
+      "top-1 mean of seeds 0-2, loop of seed 0; 96 test videos, a 2-core AMD EPYC, 2026-12-02/03"
   )
   return c
