@@ -61,6 +61,19 @@ from typing import Any, Sequence
 import common  # pylint: disable=g-bad-import-order
 
 ALL_CASES = ("slowfast_r50", "i3d_r50", "plan")
+# mgjax's sides: the config as it is (on CPU, every convolution in its `layers.cpu_form`),
+# and the same with XLA's 3-D convolutions but the im2col stem (`model.factorized_conv=False`).
+JAX_SIDES = ("jax", "jax3d")
+SIDE_NAMES = {"jax": "mgjax", "jax3d": "mgjax 3-D conv", "torch": "torch"}
+
+
+def side_config(config, side: str):
+  """The config one side of the comparison trains with."""
+  if side == "jax":
+    return config
+  config = config.copy_and_resolve_references()
+  config.model.factorized_conv = False
+  return config
 
 
 # ----------------------------------------------------------------------------------------
@@ -250,18 +263,24 @@ def measure(
   import jax  # pylint: disable=g-import-not-at-top
 
   results, benches = [], {}
+  jax_sides = [f for f in frameworks if f in JAX_SIDES]
   for label, config, key in case_list:
-    bench = benches.get(id(config))
-    if bench is None and "jax" in frameworks:
+    if jax_sides and id(config) not in benches:
       jax.clear_caches()
       benches.clear()  # One model's state in memory at a time.
-      bench = benches[id(config)] = common.StepBench(config)
-    r: dict[str, Any] = dict(case=label, key=list(key), bts2=common.bts2(key), jax=[], torch=[])
-    if "jax" in frameworks:
-      r["jax_params"] = int(sum(x.size for x in jax.tree.leaves(bench.state["params"])))
-      r["compile"] = bench.compile(key)
-      r["flops"] = r["compile"].pop("flops")
-      batch = bench.random_batch(key)
+      benches[id(config)] = {
+          side: common.StepBench(side_config(config, side)) for side in jax_sides
+      }
+    r: dict[str, Any] = dict(
+        case=label, key=list(key), bts2=common.bts2(key), torch=[], **{s: [] for s in jax_sides}
+    )
+    batch = None
+    for side in jax_sides:
+      bench = benches[id(config)][side]
+      r[f"{side}_params"] = int(sum(x.size for x in jax.tree.leaves(bench.state["params"])))
+      r[f"{side}_compile"] = bench.compile(key)
+      r[f"{side}_flops"] = r[f"{side}_compile"].pop("flops")
+      batch = bench.random_batch(key) if batch is None else batch
       bench.time_steps(key, 1, batch)  # Warm-up (first run allocates).
     torch_step = None
     if "torch" in frameworks:
@@ -269,16 +288,18 @@ def measure(
       r["torch_params"] = torch_step.num_params
       torch_step.time_steps(2)  # Warm-up (allocation; cuDNN's algorithm search on a GPU).
     for _ in range(rounds):
-      if "jax" in frameworks:
-        r["jax"] += bench.time_steps(key, steps, batch)
+      for side in jax_sides:
+        r[side] += benches[id(config)][side].time_steps(key, steps, batch)
       if torch_step is not None:
         r["torch"] += torch_step.time_steps(steps)
     if torch_step is not None:
       del torch_step
       _release_torch_memory()
-    r["jax_stats"], r["torch_stats"] = common.Stats.of(r["jax"]), common.Stats.of(r["torch"])
+    for side in jax_sides + ["torch"]:
+      r[f"{side}_stats"] = common.Stats.of(r[side])
     log(
-        f"  {label}: mgjax {r['jax_stats'].median:.4f} s, torch {r['torch_stats'].median:.4f} s",
+        f"  {label}: "
+        + ", ".join(f"{SIDE_NAMES[s]} {r[f'{s}_stats'].median:.4f} s" for s in jax_sides + ["torch"]),
         flush=True,
     )
     results.append(r)
@@ -301,7 +322,7 @@ def plan_estimate(config, results: list[dict[str, Any]], framework: str) -> dict
   Args:
     config: the plan's config.
     results: `measure`'s results, including every shape of the plan and the baseline's.
-    framework: "jax" or "torch".
+    framework: "jax", "jax3d" or "torch".
 
   Returns:
     {"multigrid_s", "baseline_s", "speedup", "theoretical_speedup"}, or None when a
@@ -366,22 +387,27 @@ def child_jax_run(args, flags: str) -> list[dict[str, Any]]:
 
 def report(results, flag_results, info, args, estimates=None) -> str:
   peak = args.peak_tflops * 1e12 if args.peak_tflops else 0.0
+  sides = [x for x in JAX_SIDES + ("torch",) if any(r[f"{x}_stats"].n for r in results)]
   rows = []
   for r in results:
-    j, t = r["jax_stats"], r["torch_stats"]
-    flops = r.get("flops", -1.0)
+    stats = {x: r[f"{x}_stats"] for x in sides}
+    j, t = stats.get("jax"), stats.get("torch")
+    flops = r.get("jax3d_flops", r.get("jax_flops", -1.0))
     row = [
         r["case"],
-        f"{r.get('jax_params', 0) / 1e6:.2f}M/{r.get('torch_params', 0) / 1e6:.2f}M",
+        "/".join(f"{r.get(f'{x}_params', 0) / 1e6:.2f}M" for x in ("jax", "torch")),
         f"{r['bts2']:.3g}",
-        j.median,
-        t.median,
-        j.median / t.median if t.n and j.n else None,
-        (r["compile"]["trace"] + r["compile"]["lower"]) if "compile" in r else None,
-        r["compile"]["compile"] if "compile" in r else None,
+        *(stats[x].median for x in sides),
+    ]
+    if "jax3d" in stats and j:
+      row.append(stats["jax3d"].median / j.median)
+    row += [
+        j.median / t.median if t and j and t.n and j.n else None,
+        (r["jax_compile"]["trace"] + r["jax_compile"]["lower"]) if "jax_compile" in r else None,
+        r["jax_compile"]["compile"] if "jax_compile" in r else None,
         flops / 1e9 if flops > 0 else None,
-        flops / j.median / 1e9 if flops > 0 and j.n else None,
-        flops / t.median / 1e9 if flops > 0 and t.n else None,
+        flops / j.median / 1e9 if flops > 0 and j and j.n else None,
+        flops / t.median / 1e9 if flops > 0 and t and t.n else None,
     ]
     if peak:
       row.append(f"{100 * flops / j.median / peak:.1f}%" if flops > 0 else "-")
@@ -389,12 +415,11 @@ def report(results, flag_results, info, args, estimates=None) -> str:
       match = next((x for x in fr if x["case"] == r["case"]), None)
       row.append(match["jax_stats"]["median"] / j.median if match else None)
     rows.append(row)
-  head = [
-      "case BxTxS²",
-      "params mgjax/torch",
-      "B·T·S²",
-      "mgjax s/step",
-      "torch s/step",
+  head = ["case BxTxS²", "params mgjax/torch", "B·T·S²"]
+  head += [f"{SIDE_NAMES[x]} s/step" for x in sides]
+  if "jax3d" in sides and "jax" in sides:
+    head.append("3-D conv / mgjax")
+  head += [
       "mgjax/torch",
       "trace+lower s",
       "XLA compile s",
@@ -411,12 +436,20 @@ def report(results, flag_results, info, args, estimates=None) -> str:
       "",
       common.describe_machine(info, os.getloadavg()),
       "",
-      f"Median of {steps} steps per framework ({args.rounds} alternating rounds of "
+      f"Median of {steps} steps per side ({args.rounds} alternating rounds of "
       f"{args.steps}); torch on {args.torch_device or 'cpu'}, {args.torch_threads} threads, "
       f"{'channels_last_3d' if args.torch_channels_last else 'NCDHW contiguous'}; mgjax on "
       f"{info.get('jax_backend', '?')}"
       + (f", XLA_FLAGS {info['XLA_FLAGS']}" if info.get("XLA_FLAGS") else "")
       + "."
+      + (
+          " mgjax: the convolutions in `layers.cpu_form`'s forms (the default on CPU); "
+          "mgjax 3-D conv: XLA's 3-D convolutions, conv1 as im2col (`model.factorized_conv="
+          "False`). GFLOP/s from XLA's count of the 3-D step (the forms count the same "
+          "products)."
+          if "jax3d" in sides
+          else ""
+      )
       + (" QUICK variant." if args.quick else ""),
       "",
       common.markdown_table(head, rows),
@@ -433,7 +466,7 @@ def report(results, flag_results, info, args, estimates=None) -> str:
     lines.append(
         common.markdown_table(
             [
-                "framework",
+                "side",
                 "baseline h",
                 "multigrid h",
                 "speedup",
@@ -442,7 +475,7 @@ def report(results, flag_results, info, args, estimates=None) -> str:
             ],
             [
                 [
-                    fw,
+                    SIDE_NAMES[fw],
                     e["baseline_s"] / 3600,
                     e["multigrid_s"] / 3600,
                     e["speedup"],
@@ -485,7 +518,12 @@ def main() -> None:
       default=0,
       help="Only the base shape and the n-1 smallest-crop shapes of the plan (0 = all).",
   )
-  p.add_argument("--frameworks", default="jax,torch")
+  p.add_argument(
+      "--frameworks",
+      default="",
+      help="Comma-separated sides: jax, jax3d (XLA's 3-D convolutions), torch "
+      "(default: all three on CPU, jax,torch elsewhere).",
+  )
   p.add_argument("--rounds", type=int, default=3)
   p.add_argument("--steps", type=int, default=2, help="Timed steps per framework per round.")
   p.add_argument("--torch_threads", type=int, default=os.cpu_count())
@@ -527,6 +565,10 @@ def main() -> None:
     os.environ["XLA_FLAGS"] = (
         os.environ.get("XLA_FLAGS", "") + " --xla_cpu_multi_thread_eigen=false"
     ).strip()
+  import jax  # pylint: disable=g-import-not-at-top
+
+  cpu = jax.default_backend() == "cpu"
+  args.frameworks = args.frameworks or ("jax,jax3d,torch" if cpu else "jax,torch")
   frameworks = args.frameworks.split(",")
   if "torch" in frameworks:
     import torch  # pylint: disable=g-import-not-at-top
@@ -534,7 +576,6 @@ def main() -> None:
     torch.set_num_threads(args.torch_threads)
     args.torch_device = args.torch_device or ("cuda" if torch.cuda.is_available() else "cpu")
     torch.backends.cudnn.benchmark = True  # Best cuDNN algorithm per shape (no effect on CPU).
-  import jax  # pylint: disable=g-import-not-at-top
 
   info = common.machine_info()
   info["jax_backend"] = (
@@ -570,7 +611,7 @@ def main() -> None:
   for fw in frameworks if plan_cfg is not None else ():
     e = plan_estimate(plan_cfg, [r for r in results if r["case"].startswith("plan ")], fw)
     if e:
-      estimates["mgjax" if fw == "jax" else fw] = e
+      estimates[fw] = e
   info["torch_device"] = args.torch_device
   text = report(results, flag_results, info, args, estimates)
   print("\n" + text)

@@ -85,8 +85,12 @@ def base() -> ml_collections.ConfigDict:
   # proportion only with a total stride of 8 or less.
   c.model.stem_stride = 0  # 1 or 2.
   c.model.stem_pool = True
-  # conv1 as im2col + matmul on XLA:CPU: the same function, 1.9-3.7x faster steps there.
+  # On the CPU backend only, compute the convolutions in the exact forms XLA:CPU runs
+  # fastest (`models/layers.py`, `cpu_form`): conv1 (`stem_im2col`) and every other kernel
+  # (`factorized_conv`) as im2col and one matmul. Same parameters and function; other
+  # backends always use XLA's convolutions.
   c.model.stem_im2col = True
+  c.model.factorized_conv = True
   c.model.spatial_strides = ()  # Stride of res2..res5, e.g. (1, 2, 2, 1).
 
   c.data = ml_collections.ConfigDict()

@@ -173,30 +173,107 @@ def test_conv3d_symmetric_padding_matches_torch():
   )
 
 
+def _xla_conv(x, w, strides):
+  return jax.lax.conv_general_dilated(
+      x,
+      w,
+      strides,
+      [(k // 2, k // 2) for k in w.shape[:3]],
+      dimension_numbers=("NDHWC", "DHWIO", "NDHWC"),
+  )
+
+
+def _assert_same_convolution(fn, x, w, strides):
+  """`fn(x, w)` equals XLA's convolution in value and in both gradients, to float32
+  rounding relative to each array's scale."""
+  ref = _xla_conv(x, w, strides)
+  out = fn(x, w)
+  assert out.shape == ref.shape
+  probe = jnp.asarray(np.random.RandomState(8).randn(*ref.shape).astype(np.float32))
+  grads = [
+      jax.grad(lambda x, w, f=f: jnp.sum(f(x, w) * probe), (0, 1))(x, w)
+      for f in (lambda x, w: _xla_conv(x, w, strides), fn)
+  ]
+  for a, b in [(ref, out), *zip(*grads)]:
+    scale = float(jnp.max(jnp.abs(a)))
+    assert scale > 0
+    np.testing.assert_allclose(np.asarray(b), np.asarray(a), rtol=0, atol=2e-6 * scale)
+
+
+# Every kernel family of the networks, in each form that can compute it, on odd sizes:
+# (kernel, strides, input channels, forms).
+FORM_CASES = [
+    ((1, 1, 1), (1, 1, 1), 8, ("pointwise", "temporal", "patches", "spatial")),
+    ((1, 1, 1), (1, 2, 2), 8, ("pointwise", "temporal", "patches", "spatial")),  # branch1
+    ((3, 1, 1), (1, 1, 1), 8, ("temporal", "patches")),  # a, slow and I3D
+    ((5, 1, 1), (1, 1, 1), 4, ("temporal", "patches")),
+    ((7, 1, 1), (4, 1, 1), 4, ("temporal",)),  # fast→slow fusion, alpha 4
+    ((5, 1, 1), (8, 1, 1), 8, ("temporal",)),  # fusion, alpha 8
+    ((1, 3, 3), (1, 1, 1), 8, ("spatial", "patches")),  # b
+    ((1, 3, 3), (1, 2, 2), 16, ("spatial", "patches")),  # b with the stage's stride
+    ((1, 7, 7), (1, 2, 2), 3, ("spatial", "patches")),  # slow / C2D stem
+    ((5, 7, 7), (1, 2, 2), 3, ("patches",)),  # fast / I3D stem
+    ((3, 3, 3), (1, 2, 2), 3, ("patches", "xla")),
+]
+
+
+@pytest.mark.parametrize(
+    "kernel,strides,channels,forms", FORM_CASES, ids=[f"{c[0]}s{c[1]}c{c[2]}" for c in FORM_CASES]
+)
+def test_every_form_is_the_convolution(kernel, strides, channels, forms):
+  """Forward and both gradients of each form equal XLA's 3-D convolution."""
+  rng = np.random.RandomState(7)
+  x = jnp.asarray(rng.randn(2, 9, 13, 11, channels).astype(np.float32))
+  w = jnp.asarray(rng.randn(*kernel, channels, 6).astype(np.float32))
+  for form in forms:
+    _assert_same_convolution(lambda x, w, f=form: layers.conv_in_form(x, w, strides, f), x, w, strides)
+  other = [f for f in layers.FORMS if f not in forms and f != "xla"]
+  for form in other:  # The forms that cannot compute it say so.
+    with pytest.raises(ValueError, match="does not compute"):
+      layers.conv_in_form(x, w, strides, form)
+
+
 @pytest.mark.parametrize("kernel", [(5, 7, 7), (1, 7, 7), (3, 3, 3)])
 def test_im2col_conv3d_is_the_convolution(kernel):
   """Forward and both gradients equal the XLA convolution's, on odd sizes and strides."""
-  conv = layers.conv3d(3, 4, kernel, (1, 2, 2), rngs=nnx.Rngs(1))
-  w = conv.kernel[...]
   x = jnp.asarray(np.random.RandomState(7).randn(2, 6, 13, 11, 3).astype(np.float32))
-  ref = conv(x)
-  out = layers.im2col_conv3d(x, w, 2)
-  assert out.shape == ref.shape == (2, 6, 7, 6, 4)
-  np.testing.assert_allclose(np.asarray(out), np.asarray(ref), rtol=1e-5, atol=1e-5)
-  probe = jnp.asarray(np.random.RandomState(8).randn(*ref.shape).astype(np.float32))
-  loss_conv = lambda x, w: jnp.sum(
-      jax.lax.conv_general_dilated(
-          x,
-          w,
-          (1, 2, 2),
-          [(k // 2, k // 2) for k in kernel],
-          dimension_numbers=("NDHWC", "DHWIO", "NDHWC"),
-      )
-      * probe
-  )
-  loss_im2col = lambda x, w: jnp.sum(layers.im2col_conv3d(x, w, 2) * probe)
-  for g_ref, g in zip(jax.grad(loss_conv, (0, 1))(x, w), jax.grad(loss_im2col, (0, 1))(x, w)):
-    np.testing.assert_allclose(np.asarray(g), np.asarray(g_ref), rtol=1e-4, atol=1e-4)
+  w = layers.conv3d(3, 4, kernel, (1, 2, 2), rngs=nnx.Rngs(1)).kernel[...]
+  _assert_same_convolution(lambda x, w: layers.im2col_conv3d(x, w, 2), x, w, (1, 2, 2))
+
+
+@pytest.mark.parametrize("kernel,strides,channels,forms", FORM_CASES[:-1])
+def test_conv3d_takes_the_cpu_form_only_when_asked(kernel, strides, channels, forms):
+  """`conv3d(cpu_forms=True)` lowers to `cpu_form`'s form on CPU (matmuls, no
+  convolution op) and to XLA's 3-D convolution otherwise; both compute the same."""
+  x = jnp.asarray(np.random.RandomState(3).randn(2, 8, 12, 12, channels).astype(np.float32))
+  out, ops = {}, {}
+  for cpu_forms in (False, True):
+    conv = layers.conv3d(channels, 5, kernel, strides, cpu_forms=cpu_forms, rngs=nnx.Rngs(0))
+    graphdef, state = nnx.split(conv)
+    fn = jax.jit(lambda st, v, g=graphdef: nnx.merge(g, st)(v))
+    out[cpu_forms] = fn(state, x)
+    hlo = fn.lower(state, x).as_text()
+    ops[cpu_forms] = [line for line in hlo.splitlines() if "stablehlo.convolution" in line]
+  assert len(ops[False]) == 1 and "[b, 0, 1, 2, f]" in ops[False][0]  # The 3-D convolution.
+  assert layers.cpu_form(kernel, strides) in forms and not ops[True]  # Matmuls only.
+  scale = float(jnp.max(jnp.abs(out[False])))
+  np.testing.assert_allclose(np.asarray(out[True]), np.asarray(out[False]), atol=2e-6 * scale)
+
+
+def test_conv_general_dilated_is_lax_outside_its_forms():
+  """Groups, dilation or other padding go to XLA's convolution unchanged."""
+  x = jnp.asarray(np.random.RandomState(0).randn(1, 6, 8, 8, 4).astype(np.float32))
+  for w_in, kwargs in (
+      (2, dict(padding=[(0, 0), (1, 1), (1, 1)], feature_group_count=2)),
+      (4, dict(padding=[(0, 0), (2, 2), (2, 2)], rhs_dilation=(1, 2, 2))),
+      (4, dict(padding="SAME")),
+  ):
+    w = jnp.asarray(np.random.RandomState(1).randn(1, 3, 3, w_in, 4).astype(np.float32))
+    args = dict(dimension_numbers=("NDHWC", "DHWIO", "NDHWC"), **kwargs)
+    ref = jax.lax.conv_general_dilated(x, w, (1, 1, 1), **args)
+    fn = jax.jit(lambda v, w=w, a=args: layers.conv_general_dilated(v, w, (1, 1, 1), **a))
+    assert "stablehlo.convolution" in fn.lower(x).as_text()
+    np.testing.assert_array_equal(fn(x), ref)
 
 
 def test_max_pool3d_matches_torch():

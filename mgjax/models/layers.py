@@ -156,6 +156,7 @@ def conv3d(
     strides: int | Sequence[int] = 1,
     *,
     use_bias: bool = False,
+    cpu_forms: bool = False,
     dtype: Dtype = jnp.float32,
     rngs: nnx.Rngs,
     kernel_init=conv_init,
@@ -168,6 +169,10 @@ def conv3d(
     kernel_size: (t, h, w) kernel or one int for all three.
     strides: (t, h, w) strides or one int.
     use_bias: add a bias (only the non-local blocks use one).
+    cpu_forms: on the CPU backend, compute the convolution in the form XLA:CPU runs
+      fastest (`conv_general_dilated` of this module); elsewhere, and when False,
+      `jax.lax.conv_general_dilated`. A static field of the module, so part of
+      every jit key through the model's graph.
     dtype: compute dtype; parameters stay float32.
     rngs: random streams for the initialisers.
     kernel_init: kernel initialiser (He-normal fan_out by default).
@@ -187,30 +192,204 @@ def conv3d(
       param_dtype=jnp.float32,
       kernel_init=kernel_init,
       bias_init=zeros_init,
+      conv_general_dilated=conv_general_dilated if cpu_forms else jax.lax.conv_general_dilated,
       rngs=rngs,
   )
 
 
-def im2col_conv3d(x: Array, kernel: Array, spatial_stride: int) -> Array:
+# The exact forms in which `conv_general_dilated` can compute a channels-last convolution
+# on XLA:CPU, which runs 3-D convolutions far below its matmul speed, slowest with few
+# channels or small maps; the networks here are built almost only from factorized
+# kernels, each of which one of these computes (`cpu_form` chooses).
+FORMS = ("pointwise", "temporal", "patches", "spatial", "xla")
+
+
+def cpu_form(kernel_shape: Sequence[int], strides: Sequence[int]) -> str:
+  """The form `conv_general_dilated` takes on CPU for a channels-last convolution.
+
+  Measured on every convolution of the demo's plan and of SlowFast R50
+  (`benchmarks/conv_forms.py`): the matmul forms beat XLA:CPU's 3-D convolution
+  almost everywhere, and the 2-D convolution over frames ("spatial") lost to the
+  spatial im2col ("patches") at nearly every 1×k×k kernel, most of all on the small
+  maps of multigrid's short cycle, so it is measured but not chosen.
+
+  Args:
+    kernel_shape: [kt, kh, kw, C, C_out] (or (kt, kh, kw)).
+    strides: (t, h, w) strides.
+
+  Returns:
+    "pointwise" (1×1×1: strided slice, one matmul), "temporal" (kt×1×1: temporal
+    im2col, one matmul; any temporal stride, as the fast→slow fusion's), "patches"
+    (a spatial extent, equal spatial strides, temporal stride 1 unless kt = 1: spatial
+    im2col, one matmul and kt shifted sums, `im2col_conv3d`) or "xla"
+    (`jax.lax.conv_general_dilated`).
+  """
+  kt, kh, kw = (int(k) for k in kernel_shape[:3])
+  st, sh, sw = (int(s) for s in strides)
+  if (kt, kh, kw) == (1, 1, 1):
+    return "pointwise"
+  if kh == kw == 1:
+    return "temporal"
+  if sh == sw and (st == 1 or kt == 1):
+    return "patches"
+  return "xla"
+
+
+def _matmul(x: Array, w: Array, precision=None) -> Array:
+  """[..., C] @ [C, O] as one 2-D matmul: XLA:CPU runs the same product as a
+  dot with many free dimensions up to 3x slower."""
+  lead = x.shape[:-1]
+  y = jnp.dot(x.reshape(-1, x.shape[-1]), w, precision=precision)
+  return y.reshape(*lead, w.shape[-1])
+
+
+def conv_general_dilated(
+    lhs: Array,
+    rhs: Array,
+    window_strides: Sequence[int],
+    padding,
+    lhs_dilation=None,
+    rhs_dilation=None,
+    dimension_numbers=None,
+    feature_group_count: int = 1,
+    batch_group_count: int = 1,
+    precision=None,
+    preferred_element_type=None,
+    out_sharding=None,
+) -> Array:
+  """`jax.lax.conv_general_dilated`, in XLA:CPU's fastest exact form on the CPU backend.
+
+  The convolutions of `conv3d` (NDHWC, DHWIO, symmetric k // 2 zero padding, no
+  dilation or groups) take the form `cpu_form` names when JAX's default backend
+  is the CPU; every other call, and every call on other backends, is
+  `jax.lax.conv_general_dilated` itself. The forms compute the same sums as the
+  convolution (the products of a kernel tap with the padded input; only the
+  order of the float32 additions differs), and their gradients are JAX's
+  gradients of the form (2-D convolutions, matmuls, slices and pads).
+
+  Args:
+    lhs, rhs, window_strides, padding, lhs_dilation, rhs_dilation,
+    dimension_numbers, feature_group_count, batch_group_count, precision,
+    preferred_element_type, out_sharding: as `jax.lax.conv_general_dilated`.
+
+  Returns:
+    The convolution's output.
+  """
+  xla = lambda: jax.lax.conv_general_dilated(
+      lhs,
+      rhs,
+      window_strides,
+      padding,
+      lhs_dilation=lhs_dilation,
+      rhs_dilation=rhs_dilation,
+      dimension_numbers=dimension_numbers,
+      feature_group_count=feature_group_count,
+      batch_group_count=batch_group_count,
+      precision=precision,
+      preferred_element_type=preferred_element_type,
+      out_sharding=out_sharding,
+  )
+  if jax.default_backend() != "cpu" or lhs.ndim != 5 or rhs.ndim != 5:
+    return xla()
+  kernel = rhs.shape[:3]
+  plain = (
+      feature_group_count == 1
+      and batch_group_count == 1
+      and preferred_element_type is None
+      and out_sharding is None
+      and all(d == 1 for d in (lhs_dilation or (1, 1, 1)))
+      and all(d == 1 for d in (rhs_dilation or (1, 1, 1)))
+      and not isinstance(padding, str)
+      and [tuple(p) for p in padding] == [(k // 2, k // 2) for k in kernel]
+      and jax.lax.conv_dimension_numbers(lhs.shape, rhs.shape, dimension_numbers)
+      == jax.lax.conv_dimension_numbers(lhs.shape, rhs.shape, ("NDHWC", "DHWIO", "NDHWC"))
+  )
+  form = cpu_form(rhs.shape, window_strides) if plain else "xla"
+  if form == "xla":
+    return xla()
+  return conv_in_form(lhs, rhs, window_strides, form, precision)
+
+
+def conv_in_form(x: Array, kernel: Array, strides: Sequence[int], form: str, precision=None):
+  """The channels-last, k // 2 zero-padded convolution of `conv3d`, computed in `form`.
+
+  Args:
+    x: [B, T, H, W, C].
+    kernel: [kt, kh, kw, C, C_out], of x's dtype.
+    strides: (t, h, w).
+    form: one of `FORMS` that applies to the kernel (see `cpu_form`).
+    precision: of the matmuls and convolutions.
+
+  Returns:
+    [B, T', H', W', C_out], as `jax.lax.conv_general_dilated` gives it.
+
+  Raises:
+    ValueError: when `form` cannot compute this kernel and stride.
+  """
+  st, sh, sw = (int(s) for s in strides)
+  kt, kh, kw, c, c_out = kernel.shape
+  if form == "xla":
+    return jax.lax.conv_general_dilated(
+        x,
+        kernel,
+        (st, sh, sw),
+        [(k // 2, k // 2) for k in (kt, kh, kw)],
+        dimension_numbers=("NDHWC", "DHWIO", "NDHWC"),
+        precision=precision,
+    )
+  if form == "pointwise" and (kt, kh, kw) == (1, 1, 1):
+    return _matmul(x[:, ::st, ::sh, ::sw], kernel.reshape(c, c_out), precision)
+  if form == "temporal" and kh == kw == 1:
+    # Each output frame's kt taps side by side on the channel axis, one matmul with
+    # the kernel as [kt·C, C_out]. (One matmul of every padded frame with all taps,
+    # then shifted sums, was 3-60x slower: it computes the frames a temporal stride
+    # skips and sums kt full-size products.)
+    xp = jnp.pad(x[:, :, ::sh, ::sw], ((0, 0), (kt // 2, kt // 2), (0, 0), (0, 0), (0, 0)))
+    t_out = (x.shape[1] + 2 * (kt // 2) - kt) // st + 1
+    cols = jnp.concatenate([xp[:, i : i + st * (t_out - 1) + 1 : st] for i in range(kt)], -1)
+    return _matmul(cols, kernel.reshape(kt * c, c_out), precision)
+  if form == "patches" and sh == sw and (st == 1 or kt == 1):
+    return im2col_conv3d(x[:, ::st], kernel, sh, precision)
+  if form == "spatial" and kt == 1:
+    # The frames as a batch of images.
+    x = x[:, ::st]
+    b, t = x.shape[:2]
+    y = jax.lax.conv_general_dilated(
+        x.reshape(b * t, *x.shape[2:]),
+        kernel[0],
+        (sh, sw),
+        [(kh // 2, kh // 2), (kw // 2, kw // 2)],
+        dimension_numbers=("NHWC", "HWIO", "NHWC"),
+        precision=precision,
+    )
+    return y.reshape(b, t, *y.shape[1:])
+  return _unsupported(form, kernel.shape, strides)
+
+
+def _unsupported(form: str, kernel_shape, strides) -> Array:
+  raise ValueError(f"form {form!r} does not compute kernel {kernel_shape} at strides {strides}")
+
+
+def im2col_conv3d(x: Array, kernel: Array, spatial_stride: int, precision=None) -> Array:
   """A kt×kh×kw convolution with few input channels, as strided slices and one matmul.
 
   Numerically the convolution `conv3d` computes (temporal stride 1, symmetric k // 2
   zero padding), for the stem's 3-channel input on XLA:CPU: there the convolution
   vectorises over channels and runs a 3 → 4..64 channel conv1 and its kernel gradient
-  at 1–2 GFLOP/s, which was half of a small SlowFast's train step; as a matmul both
-  stay on XLA's dot path (conv1 and its kernel gradient ran 2.5–9× faster this way,
-  `benchmarks/stem_conv.py`).
+  far below the machine's matmul speed; as a matmul both stay on XLA's dot path
+  (`benchmarks/conv_forms.py`).
 
   The kh·kw strided slices of the padded input, concatenated on the channel axis,
   are the spatial patches of every padded frame; one matmul with the kernel as
   [kh·kw·C, kt·C_out] gives every temporal tap's response at once (kt matmuls over
-  time slices of the patches were 2× slower), and output frame t sums tap s of
+  time slices of the patches were slower), and output frame t sums tap s of
   padded frame t + s.
 
   Args:
     x: [B, T, H, W, C].
     kernel: [kt, kh, kw, C, C_out] (cast to x's dtype, like `nnx.Conv`).
     spatial_stride: the stride in H and W.
+    precision: of the matmul.
 
   Returns:
     [B, T, H', W', C_out] with H' = (H + 2·(kh // 2) − kh) // stride + 1 (and W').
@@ -230,7 +409,7 @@ def im2col_conv3d(x: Array, kernel: Array, spatial_stride: int) -> Array:
       axis=-1,
   )
   taps = kernel.transpose(1, 2, 3, 0, 4).reshape(kh * kw * c, kt * c_out).astype(x.dtype)
-  y = (patches @ taps).reshape(*patches.shape[:-1], kt, c_out)
+  y = _matmul(patches, taps, precision).reshape(*patches.shape[:-1], kt, c_out)
   return sum(y[:, i : i + t, :, :, i, :] for i in range(kt))
 
 

@@ -41,6 +41,7 @@ class NonLocal(nnx.Module):
       *,
       pool_size: Sequence[int] = (1, 2, 2),
       instantiation: str = "softmax",
+      cpu_forms: bool = False,
       dtype=jnp.float32,
       rngs: nnx.Rngs,
   ):
@@ -51,12 +52,15 @@ class NonLocal(nnx.Module):
       dim_inner: channels of theta, phi and g (dim // 2 in the reference).
       pool_size: (t, h, w) max-pooling of keys and values; all 1 disables it.
       instantiation: "softmax" (embedded Gaussian) or "dot_product".
+      cpu_forms: the 1×1×1 convolutions as matmuls on CPU (`layers.conv3d`).
       dtype: compute dtype.
       rngs: random streams.
     """
     if instantiation not in ("softmax", "dot_product"):
       raise ValueError(f"unknown non-local instantiation {instantiation!r}")
-    conv = lambda i, o: layers.conv3d(i, o, 1, use_bias=True, dtype=dtype, rngs=rngs)
+    conv = lambda i, o: layers.conv3d(
+        i, o, 1, use_bias=True, cpu_forms=cpu_forms, dtype=dtype, rngs=rngs
+    )
     self.conv_theta = conv(dim, dim_inner)
     self.conv_phi = conv(dim, dim_inner)
     self.conv_g = conv(dim, dim_inner)

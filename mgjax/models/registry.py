@@ -213,5 +213,6 @@ def create_model(model_config: Any, *, rngs: nnx.Rngs) -> VideoResNet:
       dropout_rate=float(model_config.dropout_rate),
       dtype=dtype,
       stem_im2col=bool(getattr(model_config, "stem_im2col", True)),
+      factorized_conv=bool(getattr(model_config, "factorized_conv", True)),
       rngs=rngs,
   )

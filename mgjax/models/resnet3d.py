@@ -30,6 +30,7 @@ multigrid shape works with the same parameters.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from typing import Sequence
 
 import jax
@@ -180,9 +181,8 @@ class Stem(nnx.Module):
   """conv1 (kt×7×7, spatial stride 2) → BN → ReLU → 1×3×3 max-pool (stride 2).
 
   Small-crop settings may use stride 1 and/or drop the max-pool (`ArchSpec`).
-  With `im2col`, on the CPU backend conv1 runs as im2col and a matmul: the same
-  function and parameters, 1.9–3.7× faster train steps there (`benchmarks/stem_conv.py`).
-  A static field of the module, so it is part of every jit key through the graph.
+  With `im2col`, on the CPU backend conv1 (3 input channels) runs as im2col and a
+  matmul (`layers.cpu_form`'s "patches"): the same function and parameters.
   """
 
   def __init__(
@@ -197,20 +197,20 @@ class Stem(nnx.Module):
       dtype,
       rngs: nnx.Rngs,
   ):
-    self.stride = stride
     self.pool = pool
-    self.im2col = im2col
     self.conv = layers.conv3d(
-        dim_in, dim_out, (kernel_t, 7, 7), (1, stride, stride), dtype=dtype, rngs=rngs
+        dim_in,
+        dim_out,
+        (kernel_t, 7, 7),
+        (1, stride, stride),
+        cpu_forms=im2col,
+        dtype=dtype,
+        rngs=rngs,
     )
     self.bn = layers.GroupedBatchNorm(dim_out, dtype=dtype)
 
   def __call__(self, x: jax.Array, ctx: layers.NormContext) -> jax.Array:
-    if self.im2col and jax.default_backend() == "cpu":
-      x = layers.im2col_conv3d(x.astype(self.conv.dtype), self.conv.kernel[...], self.stride)
-    else:
-      x = self.conv(x)
-    x = jax.nn.relu(self.bn(x, ctx))
+    x = jax.nn.relu(self.bn(self.conv(x), ctx))
     if not self.pool:
       return x
     return layers.max_pool3d(x, (1, 3, 3), (1, 2, 2), (0, 1, 1))
@@ -256,16 +256,16 @@ class BottleneckTransform(nnx.Module):
       stride: int,
       *,
       zero_init: bool = True,
+      cpu_forms: bool = False,
       dtype,
       rngs: nnx.Rngs,
   ):
-    self.a = layers.conv3d(dim_in, dim_inner, (kernel_t, 1, 1), dtype=dtype, rngs=rngs)
+    conv = functools.partial(layers.conv3d, cpu_forms=cpu_forms, dtype=dtype, rngs=rngs)
+    self.a = conv(dim_in, dim_inner, (kernel_t, 1, 1))
     self.a_bn = layers.GroupedBatchNorm(dim_inner, dtype=dtype)
-    self.b = layers.conv3d(
-        dim_inner, dim_inner, (1, 3, 3), (1, stride, stride), dtype=dtype, rngs=rngs
-    )
+    self.b = conv(dim_inner, dim_inner, (1, 3, 3), (1, stride, stride))
     self.b_bn = layers.GroupedBatchNorm(dim_inner, dtype=dtype)
-    self.c = layers.conv3d(dim_inner, dim_out, 1, dtype=dtype, rngs=rngs)
+    self.c = conv(dim_inner, dim_out, 1)
     self.c_bn = layers.GroupedBatchNorm(dim_out, zero_init=zero_init, dtype=dtype)
 
   def __call__(self, x: jax.Array, ctx: layers.NormContext) -> jax.Array:
@@ -286,17 +286,28 @@ class ResBlock(nnx.Module):
       stride: int,
       *,
       zero_init: bool = True,
+      cpu_forms: bool = False,
       dtype,
       rngs: nnx.Rngs,
   ):
     if dim_in != dim_out or stride != 1:
-      self.branch1 = layers.conv3d(dim_in, dim_out, 1, (1, stride, stride), dtype=dtype, rngs=rngs)
+      self.branch1 = layers.conv3d(
+          dim_in, dim_out, 1, (1, stride, stride), cpu_forms=cpu_forms, dtype=dtype, rngs=rngs
+      )
       self.branch1_bn = layers.GroupedBatchNorm(dim_out, dtype=dtype)
     else:
       self.branch1 = None
       self.branch1_bn = None
     self.branch2 = BottleneckTransform(
-        dim_in, dim_out, dim_inner, kernel_t, stride, zero_init=zero_init, dtype=dtype, rngs=rngs
+        dim_in,
+        dim_out,
+        dim_inner,
+        kernel_t,
+        stride,
+        zero_init=zero_init,
+        cpu_forms=cpu_forms,
+        dtype=dtype,
+        rngs=rngs,
     )
 
   def __call__(self, x: jax.Array, ctx: layers.NormContext) -> jax.Array:
@@ -316,6 +327,7 @@ class ResStage(nnx.Module):
       dims_out: Sequence[int],
       dims_inner: Sequence[int],
       *,
+      cpu_forms: bool = False,
       dtype,
       rngs: nnx.Rngs,
   ):
@@ -331,6 +343,7 @@ class ResStage(nnx.Module):
             spec.block_temporal_kernel(p, stage, i),
             spec.spatial_strides[stage] if i == 0 else 1,
             zero_init=spec.zero_init_final_bn,
+            cpu_forms=cpu_forms,
             dtype=dtype,
             rngs=rngs,
         )
@@ -344,6 +357,7 @@ class ResStage(nnx.Module):
                   dims_out[p] // 2,
                   pool_size=spec.nonlocal_pool,
                   instantiation=spec.nonlocal_instantiation,
+                  cpu_forms=cpu_forms,
                   dtype=dtype,
                   rngs=rngs,
               ),
@@ -406,6 +420,7 @@ class VideoResNet(nnx.Module):
       dropout_rate: float = 0.5,
       dtype=jnp.float32,
       stem_im2col: bool = True,
+      factorized_conv: bool = True,
       rngs: nnx.Rngs,
   ):
     """Builds the network.
@@ -416,11 +431,14 @@ class VideoResNet(nnx.Module):
       dropout_rate: dropout before the classifier.
       dtype: compute dtype (parameters and BN statistics stay float32).
       stem_im2col: conv1 as im2col + matmul on the CPU backend (`Stem`).
+      factorized_conv: every other convolution in XLA:CPU's fastest exact form on the
+        CPU backend (`layers.conv_general_dilated`).
       rngs: random streams ("params" for initialisers, "dropout" or "default"
         for dropout).
     """
     self.spec = spec
     self.dtype = dtype
+    self.cpu_forms = factorized_conv
     two = spec.num_pathways == 2
     if spec.num_pathways not in (1, 2):
       raise ValueError(f"1 or 2 pathways supported, got {spec.num_pathways}")
@@ -453,7 +471,16 @@ class VideoResNet(nnx.Module):
       setattr(
           self,
           f"s{stage + 2}",
-          ResStage(spec, stage, dims_in, dims_out, dims_inner, dtype=dtype, rngs=rngs),
+          ResStage(
+              spec,
+              stage,
+              dims_in,
+              dims_out,
+              dims_inner,
+              cpu_forms=factorized_conv,
+              dtype=dtype,
+              rngs=rngs,
+          ),
       )
       if two and stage < STAGES - 1:
         setattr(self, f"s{stage + 2}_fuse", self._fuse(fast(dim_out), dtype, rngs))
@@ -468,6 +495,7 @@ class VideoResNet(nnx.Module):
         fusion_ratio=self.spec.fusion_ratio,
         kernel=self.spec.fusion_kernel,
         alpha=self.spec.alpha,
+        cpu_forms=self.cpu_forms,
         dtype=dtype,
         rngs=rngs,
     )

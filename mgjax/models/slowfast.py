@@ -77,6 +77,7 @@ class FuseFastToSlow(nnx.Module):
       fusion_ratio: int,
       kernel: int,
       alpha: int,
+      cpu_forms: bool = False,
       dtype=jnp.float32,
       rngs: nnx.Rngs,
   ):
@@ -87,11 +88,18 @@ class FuseFastToSlow(nnx.Module):
       fusion_ratio: output channels = fusion_ratio × dim_in (2 in the reference).
       kernel: temporal kernel size (7 for R50 8x8, 5 for 4x16 and R101).
       alpha: temporal stride = frame-rate ratio.
+      cpu_forms: the convolution in XLA:CPU's fastest form on CPU (`layers.conv3d`).
       dtype: compute dtype.
       rngs: random streams.
     """
     self.conv_f2s = layers.conv3d(
-        dim_in, dim_in * fusion_ratio, (kernel, 1, 1), (alpha, 1, 1), dtype=dtype, rngs=rngs
+        dim_in,
+        dim_in * fusion_ratio,
+        (kernel, 1, 1),
+        (alpha, 1, 1),
+        cpu_forms=cpu_forms,
+        dtype=dtype,
+        rngs=rngs,
     )
     self.bn = layers.GroupedBatchNorm(dim_in * fusion_ratio, dtype=dtype)
 

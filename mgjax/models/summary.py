@@ -27,6 +27,7 @@ import functools
 from typing import Any
 
 import jax
+from jax.extend import core as jax_core
 import jax.numpy as jnp
 import numpy as np
 from flax import nnx
@@ -102,10 +103,44 @@ def forward_cost(model: nnx.Module, batch: int, frames: int, crop: int) -> Cost:
   return Cost(batch, frames, crop, _flops(compiled))
 
 
+def convolutions(
+    model_config: Any, batch: int, frames: int, crop: int, bn_group_size: int | None = None
+) -> list[tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...], int]]:
+  """The distinct convolutions of a train-mode forward pass, from its jaxpr.
+
+  Args:
+    model_config: `config.model` (its CPU-form fields are ignored: every convolution
+      is traced as the XLA convolution it is).
+    batch, frames, crop: the input [batch, frames, crop, crop, 3].
+    bn_group_size: clips per BatchNorm group.
+
+  Returns:
+    [(input shape, kernel shape, strides, times run)], in order of first use.
+  """
+  fields = {k: getattr(model_config, k) for k in model_config.keys()}
+  fields.update(stem_im2col=False, factorized_conv=False)
+  graphdef, state = nnx.split(abstract_model(_Namespace(**fields)))
+  x = jax.ShapeDtypeStruct((batch, frames, crop, crop, 3), jnp.float32)
+  forward = lambda st, v: nnx.merge(graphdef, st)(v, train=True, bn_group_size=bn_group_size)
+  counts: dict[tuple, int] = {}
+
+  def walk(jaxpr) -> None:
+    for eqn in jaxpr.eqns:
+      if eqn.primitive.name == "conv_general_dilated":
+        lhs, rhs = (tuple(v.aval.shape) for v in eqn.invars[:2])
+        key = (lhs, rhs, tuple(eqn.params["window_strides"]))
+        counts[key] = counts.get(key, 0) + 1
+      for sub in jax_core.jaxprs_in_params(eqn.params):
+        walk(sub)
+
+  walk(jax.make_jaxpr(forward)(state, x).jaxpr)
+  return [(*k, n) for k, n in counts.items()]
+
+
 @functools.lru_cache(maxsize=None)
 def _clip_flops(model_key: tuple, frames: int, crop: int) -> float:
   model_config = dict(model_key)
-  cfg = _Namespace(**model_config, stem_im2col=False)
+  cfg = _Namespace(**model_config, stem_im2col=False, factorized_conv=False)
   return forward_cost(abstract_model(cfg), 1, frames, crop).flops
 
 
