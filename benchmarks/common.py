@@ -118,7 +118,7 @@ def config_from_file(path: str, overrides: Sequence[str] = ()):
   if config.data.dataset == "synthetic":
     from mgjax.data import synthetic  # pylint: disable=g-import-not-at-top
 
-    config.model.num_classes = synthetic.NUM_CLASSES
+    config.model.num_classes = synthetic.num_classes(config.data.synthetic_task)
   values: dict[str, Any] = {}
   for item in overrides:
     field, _, text = item.partition("=")

@@ -80,6 +80,7 @@ _NOT_IN_STEP_PROGRAM = (
     "data.cache_dir",
     "data.synthetic_videos",
     "data.synthetic_seed",
+    "data.synthetic_task",
     "data.num_workers",
     "optim.batch_size",
     "optim.base_lr",

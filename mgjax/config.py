@@ -32,6 +32,7 @@ LONG_CYCLE_FACTORS = ((0.25, 2**-0.5), (0.5, 2**-0.5), (0.5, 1.0), (1.0, 1.0))
 SHORT_CYCLE_FACTORS = (0.5, 2**-0.5)
 
 DATASETS = ("kinetics", "ssv2", "charades", "synthetic")
+SYNTHETIC_TASKS = ("motion", "composite")  # `mgjax/data/synthetic.py`.
 LR_POLICIES = ("steps", "cosine")
 LONG_CYCLE_MODES = ("multi", "single")
 SHORT_CYCLE_RELATIVE = ("base", "current")
@@ -115,6 +116,9 @@ def base() -> ml_collections.ConfigDict:
   c.data.cache_dir = ""  # Synthetic dataset cache ("" = ~/.cache/mgjax).
   c.data.synthetic_videos = 2000  # Synthetic dataset size (train + eval).
   c.data.synthetic_seed = 0  # Synthetic dataset generation seed (part of its cache key).
+  # "motion": 12 one-motion classes (the demo's); "composite": 30 classes of two motions in
+  # sequence by a striped actor among plain distractors (`mgjax/data/synthetic.py`).
+  c.data.synthetic_task = "motion"
   c.data.num_workers = 0  # tf.data parallelism (0 = AUTOTUNE).
   # A tf.data service dispatcher, "grpc://HOST:PORT": training batches are made on its
   # workers (CPU machines; `mgjax/data/service.py`), the same as locally. "" = in-process.
@@ -202,6 +206,7 @@ def validate(c: ml_collections.ConfigDict, num_devices: int | None = None) -> No
     ConfigError: on the first invalid field.
   """
   _one_of(c, "data.dataset", DATASETS)
+  _one_of(c, "data.synthetic_task", SYNTHETIC_TASKS)
   _one_of(c, "data.sampling", SAMPLINGS)
   _one_of(c, "model.dtype", DTYPES)
   _one_of(c, "optim.lr_policy", LR_POLICIES)

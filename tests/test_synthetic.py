@@ -111,6 +111,86 @@ def test_render_is_deterministic_and_moves():
   assert np.abs(np.diff(a.astype(int), axis=0)).mean() > 1  # Frames differ.
 
 
+def test_composite_labels_splits_and_flip_map():
+  names = synthetic.class_names("composite")
+  assert synthetic.num_classes("composite") == len(names) == len(set(names)) >= 24
+  m = synthetic.flip_map("composite")
+  np.testing.assert_array_equal(m[m], np.arange(len(names)))
+  swap = {"left": "right", "right": "left", "clockwise": "counterclockwise"}
+  swap["counterclockwise"] = "clockwise"
+  for c, name in enumerate(names):
+    assert names[m[c]] == "_".join(swap.get(w, w) for w in name.split("_")), name
+  # "a_then_b" and "b_then_a" are both classes: the order is the class.
+  assert {"left_then_up", "up_then_left", "right_then_left"} <= set(names)
+  # 60 / 10 / 30%, every split balanced over each block of 300 videos.
+  assert synthetic.split_sizes(3000, "composite") == (1800, 300, 900)
+  for split, per_class in (("train", 6), ("val", 1), ("test", 3)):
+    labels = [
+        synthetic.label_of(i, "composite")
+        for i in range(300)
+        if synthetic.split_of(i, "composite") == split
+    ]
+    assert set(np.bincount(labels, minlength=len(names))) == {per_class}, split
+
+
+def _composite_actor(label, rng, t=40, h=64, w=80):
+  pair = synthetic.COMPOSITE_PAIRS[label]
+  return synthetic.composite_states([pair], rng, t, h, w, camera=(0.3, -0.2))
+
+
+def test_composite_single_frame_carries_no_class_information():
+  """The actor's position and orientation are uniform at any frame, whatever its class."""
+  h, w, t = 64, 80, 40
+  for label in range(synthetic.num_classes("composite")):
+    rng = np.random.default_rng(label)
+    samples = {k: [] for k in ("y", "x", "angle")}
+    n = 600
+    for _ in range(n):
+      s = _composite_actor(label, rng, t, h, w)
+      frame = rng.integers(t)
+      for k in samples:
+        samples[k].append(s[k][0, frame])
+    scale = {"y": h, "x": w, "angle": 2 * np.pi}
+    for k, v in samples.items():
+      d = _ks_uniform(np.array(v) / scale[k])
+      # Kolmogorov-Smirnov at p ~ 1e-6 (90 checks).
+      assert d < 2.7 / np.sqrt(n), (synthetic.class_names("composite")[label], k, d)
+
+
+def test_composite_actor_performs_its_two_motions_in_order():
+  h, w, t = 64, 80, 40
+  rng = np.random.default_rng(0)
+  wrap = lambda d, p: (d + p / 2) % p - p / 2
+  for label, name in enumerate(synthetic.class_names("composite")):
+    s = _composite_actor(label, rng, t, h, w)
+    switch = int(s["switch"][0])
+    assert 0.35 * t <= switch < 0.65 * t + 1
+    for atom, frames in zip(name.split("_then_"), (slice(0, switch), slice(switch, t))):
+      dy = wrap(np.diff(s["y"][0, frames]), h).mean() - 0.3  # Less the camera's drift.
+      dx = wrap(np.diff(s["x"][0, frames]), w).mean() + 0.2
+      da = wrap(np.diff(s["angle"][0, frames]), 2 * np.pi).mean()
+      expect = dict(right=(0, 1, 0), left=(0, -1, 0), up=(-1, 0, 0), down=(1, 0, 0))
+      expect.update(clockwise=(0, 0, 1), counterclockwise=(0, 0, -1))
+      got = tuple(int(np.sign(np.round(v, 6))) for v in (dy, dx, da))
+      assert got == expect[atom], (name, atom, got)
+
+
+def test_composite_render_is_deterministic_and_has_an_actor():
+  p = synthetic.Params(num_frames=12, task="composite")
+  a, la = synthetic.render_video(57, p)
+  b, lb = synthetic.render_video(57, p)
+  c, _ = synthetic.render_video(57, synthetic.Params(num_frames=12, task="composite", seed=1))
+  assert a.shape == (12, 64, 80, 3) and a.dtype == np.uint8
+  assert la == lb == synthetic.label_of(57, "composite") == 5
+  np.testing.assert_array_equal(a, b)
+  assert np.abs(a.astype(int) - c).mean() > 5
+  assert p.key() != synthetic.Params(num_frames=12).key()
+  # The striped actor: the frame's strongest horizontal-neighbour differences are its
+  # stripes' edges (the background is smooth, the distractors plain).
+  edges = np.abs(np.diff(a.astype(int), axis=2)).sum(-1)
+  assert (edges > 60).sum() > 12 * 10
+
+
 def test_mp4_encoding_is_deterministic(tmp_path):
   """The same frames always encode to the same bytes, so a dataset is a function of its
   parameters (x264's default code paths gave a different file for about one encode in
@@ -162,7 +242,7 @@ def test_cli(tmp_path, capsys):
       )
       == 0
   )
-  assert "built 5 videos (4 train, 1 val" in capsys.readouterr().out
+  assert "built 5 motion videos (4 train, 1 val" in capsys.readouterr().out
   assert len(frame_store.read_manifest(str(tmp_path / "d"))) == 5
 
 

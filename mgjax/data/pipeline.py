@@ -104,13 +104,12 @@ def prepare(config):
     if config.data.dataset == "synthetic":
       if not config.data.root:
         config.data.root = synthetic.ensure_dataset(config)
-      if config.model.num_classes != synthetic.NUM_CLASSES:
+      classes = synthetic.num_classes(config.data.synthetic_task)
+      if config.model.num_classes != classes:
         logging.info(
-            "Synthetic dataset: model.num_classes %d -> %d.",
-            config.model.num_classes,
-            synthetic.NUM_CLASSES,
+            "Synthetic dataset: model.num_classes %d -> %d.", config.model.num_classes, classes
         )
-        config.model.num_classes = synthetic.NUM_CLASSES
+        config.model.num_classes = classes
     n = len(datasets.load(config, config.data.train_split))
     if n != config.data.num_train_examples:
       logging.warning(

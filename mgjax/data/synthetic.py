@@ -11,9 +11,23 @@
 # WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
 # See the License for the specific language governing permissions and
 # limitations under the License.
-"""A synthetic motion dataset whose classes live only in the motion.
+"""Synthetic video datasets whose classes live only in the motion.
 
-  python -m mgjax.data.synthetic --output DIR [--num_videos 2000] [--seed 0] [--workers N]
+  python -m mgjax.data.synthetic --output DIR [--task motion|composite] [--num_videos 2000] \
+      [--seed 0] [--workers N]
+
+Two tasks (`config.data.synthetic_task`), rendered and converted the same way:
+
+- "motion" (the demo's): 12 classes of one motion each, described below.
+- "composite": 30 classes, each an ordered pair of two atomic motions that one textured
+  actor performs in sequence ("left_then_up" is not "up_then_left"; reversals such as
+  "right_then_left" are classes), among distractors and under a drifting camera. See
+  `render_composite`; it is harder in the ways multigrid's coarse shapes are: the class
+  needs the temporal order across the whole clip, and telling the actor (fine stripes)
+  from its distractors (smooth textures, the same shapes, sizes and motions) needs
+  spatial detail that a half-size crop blurs.
+
+The "motion" task:
 
 Each video shows one to three textured shapes over a faint textured background that drifts
 slowly in a random direction; the shapes move according to the class: one of eight
@@ -38,7 +52,7 @@ A horizontal flip swaps left and right, clockwise and counter-clockwise: the lab
 
 Layout of a built dataset (a frame store plus annotations, read by `datasets.py`):
   DIR/manifest.jsonl, DIR/videos/*.seqex   the frame store
-  DIR/{train,val,test}.csv                 `key,label` lines (80% / 10% / 10% split)
+  DIR/{train,val,test}.csv                 `key,label` lines (`split_of`)
   DIR/classes.json                         class names, flip pairs, generation parameters
   DIR/mp4/*.mp4                            the rendered source videos
 """
@@ -59,6 +73,7 @@ from typing import Iterator, Sequence
 
 import numpy as np
 
+from mgjax import config as config_lib
 from mgjax.data import convert as convert_lib
 from mgjax.data import frame_store
 
@@ -91,12 +106,24 @@ _DIRECTIONS = {
     7: (1, -1),
 }
 
-# Video i is held out when i % 5 == 4 (an 80/20 split; labels cycle with period 12, so
-# the held-out videos of any 60 consecutive ones hold each class once). The held-out
+# The composite task: an ordered pair of distinct atomic motions per class.
+ATOMS = ("right", "left", "up", "down", "clockwise", "counterclockwise")
+_ATOM_FLIP = {0: 1, 1: 0, 2: 2, 3: 3, 4: 5, 5: 4}
+COMPOSITE_PAIRS = tuple((a, b) for a in range(len(ATOMS)) for b in range(len(ATOMS)) if a != b)
+COMPOSITE_CLASS_NAMES = tuple(f"{ATOMS[a]}_then_{ATOMS[b]}" for a, b in COMPOSITE_PAIRS)
+TASKS = config_lib.SYNTHETIC_TASKS
+
+# Splits. Tune on val; report on test, which no tuning sees.
+# "motion": video i is held out when i % 5 == 4 (an 80/20 split; labels cycle with period
+# 12, so the held-out videos of any 60 consecutive ones hold each class once). The held-out
 # videos of blocks of 60 alternate between val (even blocks) and test (odd blocks), so
-# both stay balanced. Tune on val; report on test, which no tuning sees.
+# both stay balanced.
+# "composite": i % 10 in 0..5 train, 6 val, 7..9 test (60 / 10 / 30%, so that a test split
+# of a few thousand videos resolves a tenth of a point); the label is (i // 10) % 30, so
+# every 300 consecutive videos hold each class 6 times in train, once in val, 3 times in test.
 SPLITS = ("train", "val", "test")
 VERSION = 4  # Bump when the rendering or the splits change, so cached datasets are rebuilt.
+COMPOSITE_VERSION = 1  # The same for the composite task.
 
 
 @dataclasses.dataclass(frozen=True)
@@ -111,6 +138,7 @@ class Params:
     num_frames: frames per video.
     fps: frame rate written to the mp4.
     quality: JPEG quality of the frame store.
+    task: "motion" or "composite".
   """
 
   num_videos: int = 2000
@@ -120,35 +148,76 @@ class Params:
   num_frames: int = 40
   fps: int = 25
   quality: int = 90
+  task: str = "motion"
 
   def key(self) -> str:
     """A short hash naming the dataset in the cache."""
-    blob = json.dumps(dict(dataclasses.asdict(self), version=VERSION), sort_keys=True)
+    fields = dataclasses.asdict(self)
+    if self.task == "motion":  # The hash of the motion datasets built before tasks existed.
+      del fields["task"]
+      version = VERSION
+    else:
+      version = COMPOSITE_VERSION
+    blob = json.dumps(dict(fields, version=version), sort_keys=True)
     return hashlib.sha1(blob.encode()).hexdigest()[:12]
 
 
-def split_of(index: int) -> str:
-  """'train', 'val' or 'test' for video `index` (a fixed 80/10/10 split)."""
+def _check_task(task: str) -> None:
+  if task not in TASKS:
+    raise ValueError(f"unknown synthetic task {task!r}; known: {', '.join(TASKS)}")
+
+
+def class_names(task: str = "motion") -> tuple[str, ...]:
+  """The class names of a task, in label order."""
+  _check_task(task)
+  return CLASS_NAMES if task == "motion" else COMPOSITE_CLASS_NAMES
+
+
+def num_classes(task: str = "motion") -> int:
+  return len(class_names(task))
+
+
+def flip_pairs(task: str = "motion") -> tuple[tuple[int, int], ...]:
+  """The pairs of classes a horizontal flip exchanges."""
+  _check_task(task)
+  if task == "motion":
+    return FLIP_PAIRS
+  index = {p: i for i, p in enumerate(COMPOSITE_PAIRS)}
+  pairs = {
+      tuple(sorted((i, index[_ATOM_FLIP[a], _ATOM_FLIP[b]]))) for i, (a, b) in enumerate(COMPOSITE_PAIRS)
+  }
+  return tuple(sorted(p for p in pairs if p[0] != p[1]))
+
+
+def split_of(index: int, task: str = "motion") -> str:
+  """'train', 'val' or 'test' for video `index` (a fixed split per task)."""
+  _check_task(task)
+  if task == "composite":
+    r = index % 10
+    return "train" if r < 6 else "val" if r == 6 else "test"
   if index % 5 != 4:
     return "train"
   return "val" if (index // 60) % 2 == 0 else "test"
 
 
-def split_sizes(num_videos: int) -> tuple[int, int, int]:
+def split_sizes(num_videos: int, task: str = "motion") -> tuple[int, int, int]:
   """(train, val, test) video counts of a dataset of `num_videos` videos."""
-  splits = [split_of(i) for i in range(num_videos)]
+  splits = [split_of(i, task) for i in range(num_videos)]
   return tuple(splits.count(s) for s in SPLITS)
 
 
-def label_of(index: int) -> int:
-  """The class of video `index`: classes cycle, so both splits are balanced."""
+def label_of(index: int, task: str = "motion") -> int:
+  """The class of video `index`: classes cycle, so every split is balanced."""
+  _check_task(task)
+  if task == "composite":
+    return (index // 10) % len(COMPOSITE_PAIRS)
   return index % NUM_CLASSES
 
 
-def flip_map() -> np.ndarray:
-  """int32 [NUM_CLASSES]: the class of a horizontally flipped video of each class."""
-  m = np.arange(NUM_CLASSES, dtype=np.int32)
-  for a, b in FLIP_PAIRS:
+def flip_map(task: str = "motion") -> np.ndarray:
+  """int32 [classes]: the class of a horizontally flipped video of each class."""
+  m = np.arange(num_classes(task), dtype=np.int32)
+  for a, b in flip_pairs(task):
     m[a], m[b] = b, a
   return m
 
@@ -223,8 +292,69 @@ def motion_states(
   )
 
 
+def _background(
+    rng: np.random.Generator, h: int, w: int, t: int, max_speed: float
+) -> tuple[np.ndarray, tuple[float, float]]:
+  """A smooth low-contrast texture drifting up to `max_speed` pixels per frame (wrapping).
+
+  Returns:
+    The frames [T, H, W, 3] and the drift (dy, dx) per frame.
+  """
+  gray = _periodic_noise(rng, h, w, cutoff=0.04).mean(axis=2, keepdims=True)
+  bg = 128 + _BG_CONTRAST * gray / (gray.std() + 1e-8) + rng.uniform(-40, 40, 3)
+  drift_dir = rng.uniform(0, 2 * np.pi)
+  speed = rng.uniform(0, max_speed)
+  steps = np.arange(t)[:, None, None]
+  yy, xx = np.meshgrid(np.arange(h), np.arange(w), indexing="ij")
+  sy = np.rint(yy[None] - speed * np.sin(drift_dir) * steps).astype(np.int64) % h
+  sx = np.rint(xx[None] - speed * np.cos(drift_dir) * steps).astype(np.int64) % w
+  return bg[sy, sx], (speed * np.sin(drift_dir), speed * np.cos(drift_dir))
+
+
+def _shape_coords(
+    h: int, w: int, y: np.ndarray, x: np.ndarray, angle: np.ndarray, scale
+) -> tuple[np.ndarray, np.ndarray]:
+  """Each pixel's coordinates (u, v) in a shape's frame (radius 1) at every frame, [T, H, W]."""
+  yy, xx = np.meshgrid(np.arange(h), np.arange(w), indexing="ij")
+  cy, cx = y[:, None, None], x[:, None, None]
+  # Offsets on the torus, so a shape leaving one edge enters at the other.
+  dy = np.mod(yy[None] - cy + h / 2, h) - h / 2
+  dx = np.mod(xx[None] - cx + w / 2, w) - w / 2
+  cos, sin = np.cos(angle)[:, None, None], np.sin(angle)[:, None, None]
+  s = np.asarray(scale)[..., None, None] if np.ndim(scale) else scale
+  return (cos * dx + sin * dy) / s, (-sin * dx + cos * dy) / s
+
+
+def _inside(u: np.ndarray, v: np.ndarray, shape: int, aspect: float) -> np.ndarray:
+  """The pixels inside an ellipse (0), a rectangle (1) or a triangle (2)."""
+  if shape == 0:
+    return u**2 + (v / aspect) ** 2 <= 1
+  if shape == 1:
+    return (np.abs(u) <= 1) & (np.abs(v) <= aspect)
+  # A triangle pointing along +u: unlike the others, no 180° symmetry.
+  return (u >= -1) & (u <= 1) & (np.abs(v) <= aspect * (1 - u) / 2)
+
+
+def _texture_lookup(tex: np.ndarray, u: np.ndarray, v: np.ndarray) -> np.ndarray:
+  """A [n, n, 3] texture spread over a shape's [-1, 1]² frame."""
+  n = tex.shape[0]
+  ty = np.clip(((v + 1) / 2 * (n - 1)).round().astype(np.int64), 0, n - 1)
+  tx = np.clip(((u + 1) / 2 * (n - 1)).round().astype(np.int64), 0, n - 1)
+  return tex[ty, tx]
+
+
+def _smooth_texture(rng: np.random.Generator) -> np.ndarray:
+  return np.clip(
+      128
+      + _TEXTURE_CONTRAST * _periodic_noise(rng, _TEXTURE, _TEXTURE, _TEXTURE_CUTOFF)
+      + rng.uniform(-60, 60, 3),
+      0,
+      255,
+  )
+
+
 def render_video(index: int, params: Params) -> tuple[np.ndarray, int]:
-  """Renders video `index` of a dataset.
+  """Renders video `index` of a dataset (`render_composite` for the composite task).
 
   Args:
     index: the video's index (decides its class and its random stream).
@@ -233,52 +363,126 @@ def render_video(index: int, params: Params) -> tuple[np.ndarray, int]:
   Returns:
     (uint8 frames [T, H, W, 3], label).
   """
+  if params.task == "composite":
+    return render_composite(index, params)
   label = label_of(index)
   rng = np.random.default_rng([params.seed, index])
   h, w, n_t = params.height, params.width, params.num_frames
   num_objects = int(rng.integers(1, _MAX_OBJECTS + 1))
   states = motion_states(label, rng, n_t, h, w, num_objects)
-
-  # Background: a smooth low-contrast texture drifting with wrap-around.
-  gray = _periodic_noise(rng, h, w, cutoff=0.04).mean(axis=2, keepdims=True)
-  bg = 128 + _BG_CONTRAST * gray / (gray.std() + 1e-8) + rng.uniform(-40, 40, 3)
-  drift_dir = rng.uniform(0, 2 * np.pi)
-  drift = rng.uniform(0, _BG_SPEED)
-  t = np.arange(n_t)[:, None, None]
-  yy, xx = np.meshgrid(np.arange(h), np.arange(w), indexing="ij")
-  sy = np.rint(yy[None] - drift * np.sin(drift_dir) * t).astype(np.int64) % h
-  sx = np.rint(xx[None] - drift * np.cos(drift_dir) * t).astype(np.int64) % w
-  frames = bg[sy, sx]  # [T, H, W, 3]
-
+  frames, _ = _background(rng, h, w, n_t, _BG_SPEED)
   for o in range(num_objects):
-    tex = np.clip(
-        128
-        + _TEXTURE_CONTRAST * _periodic_noise(rng, _TEXTURE, _TEXTURE, _TEXTURE_CUTOFF)
-        + rng.uniform(-60, 60, 3),
-        0,
-        255,
-    )
+    tex = _smooth_texture(rng)
     shape = int(rng.integers(0, 3))
     aspect = rng.uniform(0.45, 0.8)
-    cy = states["y"][o][:, None, None]
-    cx = states["x"][o][:, None, None]
-    # Offsets on the torus, so a shape leaving one edge enters at the other.
-    dy = np.mod(yy[None] - cy + h / 2, h) - h / 2
-    dx = np.mod(xx[None] - cx + w / 2, w) - w / 2
-    cos = np.cos(states["angle"][o])[:, None, None]
-    sin = np.sin(states["angle"][o])[:, None, None]
-    s = states["scale"][o][:, None, None]
-    u = (cos * dx + sin * dy) / s
-    v = (-sin * dx + cos * dy) / s
-    if shape == 0:
-      inside = u**2 + (v / aspect) ** 2 <= 1
-    elif shape == 1:
-      inside = (np.abs(u) <= 1) & (np.abs(v) <= aspect)
-    else:  # A triangle pointing along +u: unlike the others, no 180° symmetry.
-      inside = (u >= -1) & (u <= 1) & (np.abs(v) <= aspect * (1 - u) / 2)
-    ty = np.clip(((v + 1) / 2 * (_TEXTURE - 1)).round().astype(np.int64), 0, _TEXTURE - 1)
-    tx = np.clip(((u + 1) / 2 * (_TEXTURE - 1)).round().astype(np.int64), 0, _TEXTURE - 1)
-    frames = np.where(inside[..., None], tex[ty, tx], frames)
+    u, v = _shape_coords(
+        h, w, states["y"][o], states["x"][o], states["angle"][o], states["scale"][o]
+    )
+    frames = np.where(_inside(u, v, shape, aspect)[..., None], _texture_lookup(tex, u, v), frames)
+  return np.clip(frames, 0, 255).astype(np.uint8), label
+
+
+# The composite task.
+_C_SPEED_RANGE = (1.2, 2.0)  # Translation, pixels per frame.
+_C_SPIN_RANGE = (0.08, 0.15)  # Rotation, radians per frame.
+_C_SWITCH = (0.35, 0.65)  # When the second motion starts, as a fraction of the video.
+_C_SCALE_RANGE = (8.0, 12.0)  # Shape radius in pixels (log-uniform, constant per shape).
+_C_STRIPE_PERIOD = 6.0  # The actor's stripes, pixels (3 at the base crop's half size).
+_C_STRIPE_CONTRAST = 50.0  # Half the difference between the two stripe colours.
+_C_DISTRACTORS = (1, 3)  # Distractors per video, inclusive.
+_C_CAMERA_SPEED = 0.6  # Camera drift, pixels per frame at most (any direction).
+
+
+def composite_states(
+    pairs: Sequence[tuple[int, int]],
+    rng: np.random.Generator,
+    num_frames: int,
+    height: int,
+    width: int,
+    camera: tuple[float, float] = (0.0, 0.0),
+) -> dict[str, np.ndarray]:
+  """Per-frame centre and orientation of shapes that each perform two atomic motions.
+
+  Args:
+    pairs: per shape, (first atom, second atom), indices into `ATOMS`.
+    rng: the video's random generator.
+    num_frames: frames.
+    height: frame height.
+    width: frame width.
+    camera: the camera's drift (dy, dx) per frame, added to every shape.
+
+  Returns:
+    `y`, `x` (wrapped into the frame), `angle` (mod 2π), float [shapes, frames], and
+    `switch`, int [shapes]: the first frame of each shape's second motion.
+  """
+  n = len(pairs)
+  lo, hi = _C_SWITCH
+  switch = np.floor(rng.uniform(lo, hi, n) * num_frames).astype(np.int64)
+  t = np.arange(num_frames)
+  rates = np.zeros((n, num_frames, 3))  # (dy, dx, spin) per frame.
+  for o, atoms in enumerate(pairs):
+    for part, atom in enumerate(atoms):
+      frames = t < switch[o] if part == 0 else t >= switch[o]
+      if atom < 4:
+        dy, dx = _DIRECTIONS[atom]
+        rates[o, frames, :2] = np.array([dy, dx]) * rng.uniform(*_C_SPEED_RANGE)
+      else:  # Clockwise on screen = increasing angle with y pointing down.
+        rates[o, frames, 2] = rng.uniform(*_C_SPIN_RANGE) * (1 if atom == 4 else -1)
+  # Position at frame t: the start plus the motion of frames 0 .. t - 1.
+  moved = np.concatenate([np.zeros((n, 1, 3)), np.cumsum(rates, axis=1)[:, :-1]], axis=1)
+  y0, x0, a0 = (rng.uniform(0, m, (n, 1)) for m in (height, width, 2 * np.pi))
+  return dict(
+      y=np.mod(y0 + moved[..., 0] + camera[0] * t, height),
+      x=np.mod(x0 + moved[..., 1] + camera[1] * t, width),
+      angle=np.mod(a0 + moved[..., 2], 2 * np.pi),
+      switch=switch,
+  )
+
+
+def render_composite(index: int, params: Params) -> tuple[np.ndarray, int]:
+  """Renders video `index` of the composite task.
+
+  The actor performs its class's two atomic motions in sequence (the switch falls
+  between 35% and 65% of the video, so every 32-frame clip of a 40-frame video sees
+  both). It carries fine stripes of two colours that turn with it. One to three
+  distractors, drawn from the same shapes, sizes, mean colours and motions (each its
+  own random pair of atoms, possibly twice the same), are plain: the actor's mean
+  colour without the stripes, which is what the actor becomes at a scale that blurs
+  them (from about a quarter of the frame's size). The camera drifts the whole scene by up to `_C_CAMERA_SPEED` pixels per
+  frame. The actor's position and orientation are uniform at every frame, as in the
+  motion task, so a single frame carries no class.
+
+  Args:
+    index: the video's index.
+    params: the generation parameters (`task` = "composite").
+
+  Returns:
+    (uint8 frames [T, H, W, 3], label).
+  """
+  label = label_of(index, "composite")
+  rng = np.random.default_rng([params.seed, index])
+  h, w, n_t = params.height, params.width, params.num_frames
+  frames, camera = _background(rng, h, w, n_t, _C_CAMERA_SPEED)
+  num_distractors = int(rng.integers(_C_DISTRACTORS[0], _C_DISTRACTORS[1] + 1))
+  distractor_pairs = [tuple(rng.integers(0, len(ATOMS), 2)) for _ in range(num_distractors)]
+  pairs = [COMPOSITE_PAIRS[label]] + distractor_pairs
+  states = composite_states(pairs, rng, n_t, h, w, camera)
+  lo, hi = _C_SCALE_RANGE
+  for o in rng.permutation(len(pairs)):  # The actor is drawn at a random depth.
+    shape = int(rng.integers(0, 3))
+    aspect = rng.uniform(0.45, 0.8)
+    scale = lo * np.exp(rng.uniform(0, np.log(hi / lo)))
+    u, v = _shape_coords(h, w, states["y"][o], states["x"][o], states["angle"][o], scale)
+    base = 128 + rng.uniform(-60, 60, 3)  # Every shape's mean colour follows one law.
+    if o == 0:  # Stripes in the shape's frame, `_C_STRIPE_PERIOD` pixels apart.
+      delta = _C_STRIPE_CONTRAST * rng.choice([-1.0, 1.0], 3)
+      phi = rng.uniform(0, np.pi)
+      along = (u * np.cos(phi) + v * np.sin(phi)) * scale
+      stripe = np.sin(2 * np.pi * along / _C_STRIPE_PERIOD) > 0
+      colour = np.clip(base + np.where(stripe[..., None], delta, -delta), 0, 255)
+    else:  # Plain: what the stripes blur to.
+      colour = np.clip(base, 0, 255)
+    frames = np.where(_inside(u, v, shape, aspect)[..., None], colour, frames)
   return np.clip(frames, 0, 255).astype(np.uint8), label
 
 
@@ -380,8 +584,8 @@ def generate(
       convert_lib.VideoInput(
           source=mp4_path(output, i),
           key=f"{i:06d}",
-          labels=(label_of(i),),
-          label_names=(CLASS_NAMES[label_of(i)],),
+          labels=(label_of(i, params.task),),
+          label_names=(class_names(params.task)[label_of(i, params.task)],),
       )
       for i in range(params.num_videos)
   ]
@@ -394,14 +598,18 @@ def generate(
     )
 
   for split in SPLITS:
-    lines = [f"{i:06d},{label_of(i)}\n" for i in range(params.num_videos) if split_of(i) == split]
+    lines = [
+        f"{i:06d},{label_of(i, params.task)}\n"
+        for i in range(params.num_videos)
+        if split_of(i, params.task) == split
+    ]
     with open(os.path.join(output, f"{split}.csv"), "w", encoding="utf-8") as f:
       f.write("".join(lines))
   classes = dict(
-      classes=list(CLASS_NAMES),
-      flip_pairs=[list(p) for p in FLIP_PAIRS],
+      classes=list(class_names(params.task)),
+      flip_pairs=[list(p) for p in flip_pairs(params.task)],
       params=dataclasses.asdict(params),
-      version=VERSION,
+      version=VERSION if params.task == "motion" else COMPOSITE_VERSION,
   )
   with open(os.path.join(output, "classes.json"), "w", encoding="utf-8") as f:
     json.dump(classes, f, indent=1)
@@ -410,7 +618,11 @@ def generate(
 
 def params_from_config(config) -> Params:
   """The generation parameters a config asks for."""
-  return Params(num_videos=int(config.data.synthetic_videos), seed=int(config.data.synthetic_seed))
+  return Params(
+      num_videos=int(config.data.synthetic_videos),
+      seed=int(config.data.synthetic_seed),
+      task=str(config.data.synthetic_task),
+  )
 
 
 def cache_dir(config) -> str:
@@ -480,6 +692,7 @@ def main(argv: Sequence[str] | None = None) -> int:
   p.add_argument("--width", type=int, default=Params.width)
   p.add_argument("--num_frames", type=int, default=Params.num_frames)
   p.add_argument("--quality", type=int, default=Params.quality, help="JPEG quality.")
+  p.add_argument("--task", choices=TASKS, default=Params.task)
   p.add_argument("--workers", type=int, default=None, help="Worker processes (default: all cores).")
   args = p.parse_args(argv)
   params = Params(
@@ -489,13 +702,14 @@ def main(argv: Sequence[str] | None = None) -> int:
       width=args.width,
       num_frames=args.num_frames,
       quality=args.quality,
+      task=args.task,
   )
   start = time.time()
   generate(args.output, params, workers=args.workers)
-  train, val, test = split_sizes(params.num_videos)
+  train, val, test = split_sizes(params.num_videos, params.task)
   print(
-      f"built {params.num_videos} videos ({train} train, {val} val, {test} test, "
-      f"{NUM_CLASSES} classes) "
+      f"built {params.num_videos} {params.task} videos ({train} train, {val} val, {test} "
+      f"test, {num_classes(params.task)} classes) "
       f"in {args.output} in {time.time() - start:.1f} s"
   )
   return 0
