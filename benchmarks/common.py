@@ -135,14 +135,21 @@ def config_from_file(path: str, overrides: Sequence[str] = ()):
 
 
 def _cpu_model() -> str:
+  """The CPU's model name and its widest vector extension (the same model name is sold
+  with and without AVX-512, and XLA:CPU's steps differ by about 2x between them)."""
+  model, flags = platform.processor() or platform.machine(), set()
   try:
     with open("/proc/cpuinfo") as f:
       for line in f:
         if line.startswith("model name"):
-          return line.split(":", 1)[1].strip()
+          model = line.split(":", 1)[1].strip()
+        elif line.startswith("flags"):
+          flags = set(line.split(":", 1)[1].split())
+          break
   except OSError:
-    pass
-  return platform.processor() or platform.machine()
+    return model
+  isa = "AVX-512" if "avx512f" in flags else "AVX2" if "avx2" in flags else ""
+  return f"{model} ({isa})" if isa else model
 
 
 def _version(module: str) -> str:

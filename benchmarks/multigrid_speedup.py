@@ -69,30 +69,57 @@ from ml_collections import config_flags
 
 import common  # pylint: disable=g-bad-import-order
 
+# The deeper network of §1.1: R101 adds blocks to res4 only (6 -> 23); here res4 gets 3.
+DEEP_DEPTHS = (1, 1, 3, 1)
+_BASELINE = {"multigrid.long_cycle": False, "multigrid.short_cycle": False}
+_LONG_SHORT = {"multigrid.long_cycle": True, "multigrid.short_cycle": True}
 VARIANTS = {  # name: the config fields that make the variant.
-    "baseline": {"multigrid.long_cycle": False, "multigrid.short_cycle": False},
-    "long_short": {"multigrid.long_cycle": True, "multigrid.short_cycle": True},
+    "baseline": _BASELINE,
+    "long_short": _LONG_SHORT,
     "long": {"multigrid.long_cycle": True, "multigrid.short_cycle": False},
     "short": {"multigrid.long_cycle": False, "multigrid.short_cycle": True},
-    "single": {
-        "multigrid.long_cycle": True,
-        "multigrid.short_cycle": True,
+    "single": {**_LONG_SHORT, "multigrid.long_cycle_mode": "single"},
+    "cosine_baseline": {**_BASELINE, "optim.lr_policy": "cosine"},
+    "cosine": {**_LONG_SHORT, "optim.lr_policy": "cosine"},
+    "cosine_single": {
+        **_LONG_SHORT,
         "multigrid.long_cycle_mode": "single",
-    },
-    "cosine": {
-        "multigrid.long_cycle": True,
-        "multigrid.short_cycle": True,
         "optim.lr_policy": "cosine",
     },
+    "deep_baseline": {**_BASELINE, "model.depths": DEEP_DEPTHS},
+    "deep_long_short": {**_LONG_SHORT, "model.depths": DEEP_DEPTHS},
 }
+# The default variants of a run without --variants: the ones measured on the motion task
+# before the composite task's rows were added.
+DEFAULT_VARIANTS = ("baseline", "long_short", "long", "short", "single", "cosine")
 SEEDED = ("baseline", "long_short")  # Run for every seed; the others for the first seed.
+# Each variant's speedup and accuracy difference are against this run of the same seed.
+REFERENCE = {"deep_long_short": "deep_baseline", "cosine": "cosine_baseline"}
+REFERENCE["cosine_single"] = "cosine_baseline"
 LABELS = {
     "baseline": "baseline",
     "long_short": "multigrid long+short",
     "long": "long cycle only",
     "short": "short cycle only",
     "single": "single long cycle (long+short)",
+    "cosine_baseline": "cosine LR baseline",
     "cosine": "cosine LR (long+short, multi-cycle)",
+    "cosine_single": "cosine LR (long+short, single cycle)",
+    "deep_baseline": f"deeper baseline (depths {DEEP_DEPTHS})",
+    "deep_long_short": f"deeper multigrid long+short (depths {DEEP_DEPTHS})",
+}
+# The supplement's Kinetics-400 numbers for the same row (R50-SlowFast 8x8; the deeper
+# rows are its R101): (speedup, top-1). Long or short cycle alone are the paper's
+# Table 3 ablations, not in the supplement.
+PAPER = {
+    "baseline": ("-", 75.6),
+    "long_short": ("4.5x", 76.4),
+    "single": ("5.2x", 74.4),
+    "cosine_baseline": ("-", 75.8),
+    "cosine": ("4.2x", 75.3),
+    "cosine_single": ("5.2x", 75.4),
+    "deep_baseline": ("-", 76.5),
+    "deep_long_short": ("4.4x", 77.0),
 }
 # Test crops relative to the training crop; plus the odd size S0·256/224 (the paper's
 # 3-crop-256 test of a 224-trained model), whose feature maps do not halve evenly.
@@ -125,7 +152,9 @@ _VARIANTS = flags.DEFINE_list(
     [],
     "Comma-separated subset of "
     + ", ".join(VARIANTS)
-    + " (default: all; --quick: "
+    + " (default: "
+    + ",".join(DEFAULT_VARIANTS)
+    + "; --quick: "
     + QUICK_VARIANTS
     + ").",
 )
@@ -181,8 +210,23 @@ def test_crops(config) -> list[int]:
   return sorted(crops)
 
 
-def crop_sweep(config, workdir: str, crops: Sequence[int]) -> dict[int, float]:
-  """Top-1 of the final checkpoint of `workdir` at each test crop (precise BN once first)."""
+def test_views(config) -> dict[str, tuple[int, int]]:
+  """The supplement's §1.4 tests at this scale: name -> (spatial crops, test crop).
+
+  Centre and 3-crop (left, centre, right) at the training crop S0, and 3-crop at S0·8/7
+  (the paper's 256 for a 224 training crop), each with the config's temporal views.
+  """
+  s0 = config.data.crop_size
+  return {"center": (1, s0), "3crop": (3, s0), "3crop_8_7": (3, round(s0 * 8 / 7))}
+
+
+def crop_sweep(config, workdir: str, crops: Sequence[int]) -> dict[str, dict]:
+  """Top-1 of the final checkpoint of `workdir` at each test crop and each `test_views`
+  view (precise BN once first).
+
+  Returns:
+    {"crops": {crop: top-1}, "views": {view: top-1}}.
+  """
   import jax  # pylint: disable=g-import-not-at-top
   from mgjax import checkpointing, evaluate, multigrid, sharding, steps  # pylint: disable=g-import-not-at-top,multiple-imports
   from mgjax.data import pipeline  # pylint: disable=g-import-not-at-top
@@ -195,14 +239,78 @@ def crop_sweep(config, workdir: str, crops: Sequence[int]) -> dict[int, float]:
   state = ckpt.restore(state, ckpt.latest_step())
   ckpt.close()
   state = evaluate.precise_bn(config, plan, mesh, model_def, state)
-  out = {}
-  for crop in crops:
+
+  def top1(spatial: int, crop: int) -> float:
     c = config.copy_and_resolve_references()
-    c.eval.preset, c.eval.crop_size = "custom", crop
+    c.eval.preset, c.eval.num_spatial_crops, c.eval.crop_size = "custom", spatial, crop
     predict = functools.partial(steps.eval_step, model_def=model_def, config=c)
-    out[crop] = evaluate.evaluate(c, mesh, predict, state)["metrics"]["top1"]
+    return evaluate.evaluate(c, mesh, predict, state)["metrics"]["top1"]
+
+  spatial = config.eval.num_spatial_crops
+  out = dict(
+      crops={crop: top1(spatial, crop) for crop in crops},
+      views={name: top1(*view) for name, view in test_views(config).items()},
+  )
   jax.clear_caches()
   return out
+
+
+def per_video(workdir: str) -> list[list[int]]:
+  """[video id, 1 if its top-1 is right else 0] of the run's last evaluation in `workdir`
+  (the trainer writes each evaluation's predictions to `eval_<step>.json`)."""
+  import glob  # pylint: disable=g-import-not-at-top
+
+  paths = glob.glob(os.path.join(workdir, "eval_*.json"))
+  steps_ = {int(os.path.basename(p)[5:-5]): p for p in paths if os.path.basename(p)[5:-5].isdigit()}
+  if not steps_:
+    return []
+  with open(steps_[max(steps_)]) as f:
+    predictions = json.load(f)["predictions"]
+  return [[p["video_id"], int(p["top5"][0] == p["label"])] for p in predictions]
+
+
+def paired_interval(
+    base_runs: Sequence[dict[str, Any]],
+    mg_runs: Sequence[dict[str, Any]],
+    samples: int = 10_000,
+    seed: int = 0,
+) -> tuple[float, float, float] | None:
+  """The mean top-1 difference (multigrid − baseline, points) and its 95% interval.
+
+  A paired bootstrap over test videos and seeds: each sample draws the test videos with
+  replacement (the same draw for every run, so each video is compared with itself) and the
+  seed pairs with replacement, and averages the per-video differences of the drawn pairs.
+  The interval is the 2.5 and 97.5 percentiles.
+
+  Args:
+    base_runs, mg_runs: the runs of each seed, paired by position, with `per_video`.
+    samples: bootstrap samples.
+    seed: the bootstrap's random seed.
+
+  Returns:
+    (difference, low, high) in points, or None without per-video results.
+  """
+  import numpy as np  # pylint: disable=g-import-not-at-top
+
+  tables = []
+  for runs in (base_runs, mg_runs):
+    rows = [dict(map(tuple, r.get("per_video") or [])) for r in runs]
+    tables.append(rows)
+  videos = sorted(set.intersection(*(set(r) for rows in tables for r in rows)))
+  if not videos or not all(len(r) for rows in tables for r in rows):
+    return None
+  correct = np.array([[[r[v] for v in videos] for r in rows] for rows in tables], np.float64)
+  diff = correct[1] - correct[0]  # [seeds, videos]
+  n_seeds, n_videos = diff.shape
+  rng = np.random.default_rng(seed)
+  stats = np.empty(samples)
+  for lo in range(0, samples, 500):  # In chunks, to bound memory.
+    hi = min(samples, lo + 500)
+    w = rng.multinomial(n_videos, np.full(n_videos, 1 / n_videos), hi - lo)  # [b, videos]
+    u = rng.multinomial(n_seeds, np.full(n_seeds, 1 / n_seeds), hi - lo)  # [b, seeds]
+    stats[lo:hi] = np.einsum("bs,sv,bv->b", u, diff, w) / (n_seeds * n_videos)
+  low, high = np.percentile(stats, [2.5, 97.5])
+  return 100 * float(diff.mean()), 100 * float(low), 100 * float(high)
 
 
 def settings(config) -> dict[str, Any]:
@@ -308,11 +416,14 @@ def run_variant(
       f"compile {result['compile_seconds']:.0f} s, top-1 {fmt_pct(result['top1'])}",
       flush=True,
   )
+  result["per_video"] = per_video(workdir)
   if crops:
-    result["crops"] = crop_sweep(config, workdir, crops)
+    result.update(crop_sweep(config, workdir, crops))
     print(
         f"[{name} seed {seed}] top-1 by test crop: "
-        + ", ".join(f"{c}: {fmt_pct(a)}" for c, a in result["crops"].items()),
+        + ", ".join(f"{c}: {fmt_pct(a)}" for c, a in result["crops"].items())
+        + "; by view: "
+        + ", ".join(f"{v}: {fmt_pct(a)}" for v, a in result["views"].items()),
         flush=True,
     )
   result["measured"] = dict(date=info["date"], commit=info["commit"], cpu=info["cpu"])
@@ -448,9 +559,7 @@ def plot(results: list[dict[str, Any]], path: str, num_classes: int) -> None:
   ax.axhline(
       100 / num_classes, color="gray", linestyle=":", label=f"chance ({num_classes} classes)"
   )
-  colors = dict(
-      zip(VARIANTS, ("tab:blue", "tab:red", "tab:green", "tab:purple", "tab:orange", "tab:brown"))
-  )
+  colors = dict(zip(VARIANTS, plt.get_cmap("tab10").colors))
   for name in VARIANTS:
     runs = [r for r in results if r["name"] == name]
     if not runs:
@@ -472,7 +581,9 @@ def plot(results: list[dict[str, Any]], path: str, num_classes: int) -> None:
             lw=1,
             marker=None if many else "o",
             ms=3,
-            linestyle="-" if name in SEEDED else "--",
+            linestyle=":" if name.endswith("baseline") and name not in SEEDED else (
+                "-" if name in SEEDED else "--"
+            ),
             label=None if many else f"{_label(r)} ({r['train_seconds'] / 60:.1f} min)",
         )
     if many:
@@ -504,19 +615,31 @@ def _mean_sd(xs: Sequence[float]) -> str:
   return f"{statistics.fmean(xs):.1f} ± {statistics.stdev(xs):.1f} ({', '.join(f'{x:.1f}' for x in xs)})"
 
 
+def reference_run(results: list[dict[str, Any]], r: dict[str, Any]) -> dict[str, Any]:
+  """The run `r` is compared with: `REFERENCE`'s variant of the same seed if it ran, else
+  the baseline of that seed."""
+  for name in (REFERENCE.get(r["name"]), "baseline"):
+    match = next((x for x in results if (x["name"], x["seed"]) == (name, r["seed"])), None)
+    if match is not None:
+      return match
+  raise ValueError(f"no baseline run for seed {r['seed']}")
+
+
 def report(results: list[dict[str, Any]], info, quick: bool, config) -> str:
   bases = {r["seed"]: r for r in results if r["name"] == "baseline"}
   rows = []
   for r in results:
-    base = bases[r["seed"]]
+    base = reference_run(results, r)
     speedup = base["train_seconds"] / r["train_seconds"]
     e2e = (base["train_seconds"] + base["compile_seconds"]) / (
         r["train_seconds"] + r["compile_seconds"]
     )
+    paper = PAPER.get(r["name"], ("", None))
     rows.append(
         (
             LABELS[r["name"]],
             r["seed"],
+            LABELS[base["name"]] if base is not r else "-",
             r["epochs"],
             r["steps"],
             f"{r['cost']:.3g}",
@@ -529,11 +652,13 @@ def report(results: list[dict[str, Any]], info, quick: bool, config) -> str:
             100 * r["wait_fraction"],
             fmt_pct(r["top1"]),
             fmt_pct(r["top5"]),
+            f"{paper[0]} / {paper[1]}" if paper[1] is not None else "",
         )
     )
   head = (
       "run",
       "seed",
+      "against",
       "epochs",
       "steps",
       "Σ B·T·S²",
@@ -546,6 +671,7 @@ def report(results: list[dict[str, Any]], info, quick: bool, config) -> str:
       "input wait %",
       "top-1",
       "top-5",
+      "paper: speedup / top-1",
   )
   shapes, medians = shape_table(results)
   m = config.model
@@ -587,12 +713,21 @@ def report(results: list[dict[str, Any]], info, quick: bool, config) -> str:
     diffs = [m["top1"] - b["top1"] for m, b in zip(mg_runs, base_runs)]
     speed = [b["train_seconds"] / m["train_seconds"] for m, b in zip(mg_runs, base_runs)]
     above, compared = curve_above(mean_curve(mg_runs), mean_curve(base_runs))
+    interval = paired_interval(base_runs, mg_runs)
     lines += [
         f"Over seeds {', '.join(map(str, seeds))} (mean ± standard deviation, then each seed):",
         "",
         f"- baseline top-1: {_mean_sd([r['top1'] for r in base_runs])}",
         f"- multigrid long+short top-1: {_mean_sd([r['top1'] for r in mg_runs])}",
         f"- difference (multigrid − baseline, per seed): {_mean_sd(diffs)} points",
+    ]
+    if interval:
+      lines.append(
+          f"- paired difference {interval[0]:+.2f} points, 95% interval [{interval[1]:+.2f}, "
+          f"{interval[2]:+.2f}] (bootstrap over the {results[0].get('num_eval_videos')} test "
+          f"videos and the {len(seeds)} seed pairs)"
+      )
+    lines += [
         f"- measured training-loop speedup: {statistics.fmean(speed):.2f}x "
         f"({', '.join(f'{x:.2f}' for x in speed)}); theoretical "
         f"{mg_runs[0]['theoretical_speedup']:.2f}x",
@@ -620,6 +755,33 @@ def report(results: list[dict[str, Any]], info, quick: bool, config) -> str:
         ),
         "",
     ]
+  if any("views" in r for r in results):
+    views = test_views(config)
+    paper = {"baseline": (75.9, 76.5, 77.2), "long_short": (77.6, 78.1, 78.1)}
+    view_rows = []
+    for name in VARIANTS:
+      runs = [r for r in results if r["name"] == name and "views" in r]
+      if runs:
+        view_rows.append(
+            (LABELS[name], len(runs))
+            + tuple(
+                f"{100 * statistics.fmean(r['views'][v] for r in runs):.1f}"
+                + (f" ({paper[name][i]})" if name in paper else "")
+                for i, v in enumerate(views)
+            )
+        )
+    lines += [
+        "Top-1 (%) by test view (§1.4; each with "
+        f"{config.eval.num_temporal_views} temporal views; mean over the seeds run; in "
+        "brackets the supplement's 64-frame R50 at center 224, 3-crop 224 and 3-crop 256):",
+        "",
+        common.markdown_table(
+            ("run", "seeds")
+            + tuple(f"{v} ({n} crop{'s' if n > 1 else ''} at {c})" for v, (n, c) in views.items()),
+            view_rows,
+        ),
+        "",
+    ]
   lines += [
       "Step time per shape (all runs; the gap between batch requests, see RunProbe):",
       "",
@@ -629,9 +791,9 @@ def report(results: list[dict[str, Any]], info, quick: bool, config) -> str:
       "",
   ]
   lines += [
-      f"- seed {r['seed']}: {time_budget(r, bases[r['seed']], medians)}"
+      f"- seed {r['seed']}: {time_budget(r, reference_run(results, r), medians)}"
       for r in results
-      if r["name"] != "baseline"
+      if reference_run(results, r) is not r
   ]
   if results[0].get("isolated_base_step"):
     base_shape = max(medians, key=lambda s: (s[1], s[2], -s[0]))
@@ -661,7 +823,7 @@ def main(argv: Sequence[str]) -> None:
   every = _EVAL_EVERY_EPOCHS.value
   defaults["train.eval_every_epochs"] = every if every is not None else (0.0 if quick else 2.0)
   config = common.flag_config(_CONFIG, defaults)
-  names = list(_VARIANTS.value or (QUICK_VARIANTS.split(",") if quick else VARIANTS))
+  names = list(_VARIANTS.value or (QUICK_VARIANTS.split(",") if quick else DEFAULT_VARIANTS))
   if set(names) - set(VARIANTS):
     raise app.UsageError(
         f"--variants: unknown {sorted(set(names) - set(VARIANTS))}; " f"known: {list(VARIANTS)}"
