@@ -763,3 +763,47 @@ def _sync_steps(config, plan, probe: RunProbe) -> set[int]:
   sync |= {s.first_step + s.num_steps - 1 for s in plan.segments}
   sync |= {e.step - 1 for e in probe.evals}
   return sync
+
+
+def paired_interval(
+    base_runs: Sequence[dict[str, Any]],
+    mg_runs: Sequence[dict[str, Any]],
+    samples: int = 10_000,
+    seed: int = 0,
+) -> tuple[float, float, float] | None:
+  """The mean top-1 difference (multigrid − baseline, points) and its 95% interval.
+
+  A paired bootstrap over test videos and seeds: each sample draws the test videos with
+  replacement (the same draw for every run, so each video is compared with itself) and the
+  seed pairs with replacement, and averages the per-video differences of the drawn pairs.
+  The interval is the 2.5 and 97.5 percentiles.
+
+  Args:
+    base_runs, mg_runs: the runs of each seed, paired by position, with `per_video`.
+    samples: bootstrap samples.
+    seed: the bootstrap's random seed.
+
+  Returns:
+    (difference, low, high) in points, or None without per-video results.
+  """
+  import numpy as np  # pylint: disable=g-import-not-at-top
+
+  tables = []
+  for runs in (base_runs, mg_runs):
+    rows = [dict(map(tuple, r.get("per_video") or [])) for r in runs]
+    tables.append(rows)
+  videos = sorted(set.intersection(*(set(r) for rows in tables for r in rows)))
+  if not videos or not all(len(r) for rows in tables for r in rows):
+    return None
+  correct = np.array([[[r[v] for v in videos] for r in rows] for rows in tables], np.float64)
+  diff = correct[1] - correct[0]  # [seeds, videos]
+  n_seeds, n_videos = diff.shape
+  rng = np.random.default_rng(seed)
+  stats = np.empty(samples)
+  for lo in range(0, samples, 500):  # In chunks, to bound memory.
+    hi = min(samples, lo + 500)
+    w = rng.multinomial(n_videos, np.full(n_videos, 1 / n_videos), hi - lo)  # [b, videos]
+    u = rng.multinomial(n_seeds, np.full(n_seeds, 1 / n_seeds), hi - lo)  # [b, seeds]
+    stats[lo:hi] = np.einsum("bs,sv,bv->b", u, diff, w) / (n_seeds * n_videos)
+  low, high = np.percentile(stats, [2.5, 97.5])
+  return 100 * float(diff.mean()), 100 * float(low), 100 * float(high)

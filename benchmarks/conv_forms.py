@@ -69,7 +69,9 @@ def time_form(x_shape, kernel_shape, strides, form: str, repeats: int) -> tuple[
 
   rng = np.random.default_rng(0)
   x = jnp.asarray(rng.standard_normal(x_shape, np.float32))
-  w = jnp.asarray(rng.standard_normal(kernel_shape, np.float32) / np.sqrt(np.prod(kernel_shape[:4])))
+  w = jnp.asarray(
+      rng.standard_normal(kernel_shape, np.float32) / np.sqrt(np.prod(kernel_shape[:4]))
+  )
   wrt = (1,) if x_shape[-1] == 3 else (0, 1)  # conv1's input is the data.
 
   def fwd_bwd(x, w, form):
@@ -120,7 +122,15 @@ def measure(cases, repeats: int, log=print) -> list[dict[str, Any]]:
             + f" -> {seen[ident]['chosen']}",
             flush=True,
         )
-      rows.append(dict(x=list(x_shape), kernel=list(kernel_shape), strides=list(strides), count=count, **seen[ident]))
+      rows.append(
+          dict(
+              x=list(x_shape),
+              kernel=list(kernel_shape),
+              strides=list(strides),
+              count=count,
+              **seen[ident],
+          )
+      )
     total = lambda pick: sum(r["count"] * r["times"][pick(r)] for r in rows)
     results.append(
         dict(
@@ -139,7 +149,15 @@ def report(results, info, args) -> str:
   import numpy as np  # pylint: disable=g-import-not-at-top
 
   per_case = common.markdown_table(
-      ["case", "convolutions", "XLA conv ms", "cpu_form ms", "fastest ms", "XLA / cpu_form", "cpu_form / fastest"],
+      [
+          "case",
+          "convolutions",
+          "XLA conv ms",
+          "cpu_form ms",
+          "fastest ms",
+          "XLA / cpu_form",
+          "cpu_form / fastest",
+      ],
       [
           [
               r["case"],
@@ -166,7 +184,10 @@ def report(results, info, args) -> str:
               "x".join(map(str, c["x"])),
               f"{kt}x{kh}x{kw} {ci}->{co}",
               "x".join(map(str, c["strides"])),
-              *(1e3 * c["times"][f] if f in c["times"] else None for f in ("xla", "pointwise", "temporal", "spatial", "patches")),
+              *(
+                  1e3 * c["times"][f] if f in c["times"] else None
+                  for f in ("xla", "pointwise", "temporal", "spatial", "patches")
+              ),
               c["chosen"],
               c["best"],
               c["times"][c["chosen"]] / c["times"][c["best"]],
@@ -174,7 +195,20 @@ def report(results, info, args) -> str:
           ]
       )
   forms = common.markdown_table(
-      ["input", "kernel", "strides", "xla ms", "pointwise ms", "temporal ms", "spatial ms", "patches ms", "cpu_form", "fastest", "chosen/fastest", "max rel. diff"],
+      [
+          "input",
+          "kernel",
+          "strides",
+          "xla ms",
+          "pointwise ms",
+          "temporal ms",
+          "spatial ms",
+          "patches ms",
+          "cpu_form",
+          "fastest",
+          "chosen/fastest",
+          "max rel. diff",
+      ],
       rows,
   )
   ratios = np.array([r[-2] for r in rows])
@@ -202,7 +236,11 @@ def report(results, info, args) -> str:
 def main() -> None:
   p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
   p.add_argument("--config", default="configs/demo.py", help="Its plan's step shapes and model.")
-  p.add_argument("--quick", action="store_true", help="The plan's base and smallest-crop shape, no R50, 3 repeats.")
+  p.add_argument(
+      "--quick",
+      action="store_true",
+      help="The plan's base and smallest-crop shape, no R50, 3 repeats.",
+  )
   p.add_argument("--no_r50", action="store_true", help="Leave out SlowFast R50 at 2x32x112².")
   p.add_argument("--repeats", type=int, default=7)
   p.add_argument("--outdir", default=common.DEFAULT_OUTDIR)

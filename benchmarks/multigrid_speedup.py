@@ -68,59 +68,9 @@ from flax import traverse_util
 from ml_collections import config_flags
 
 import common  # pylint: disable=g-bad-import-order
+import variants  # pylint: disable=g-bad-import-order
+from variants import DEFAULT_VARIANTS, LABELS, PAPER, REFERENCE, SEEDED, VARIANTS  # pylint: disable=g-bad-import-order
 
-# The deeper network of §1.1: R101 adds blocks to res4 only (6 -> 23); here res4 gets 3.
-DEEP_DEPTHS = (1, 1, 3, 1)
-_BASELINE = {"multigrid.long_cycle": False, "multigrid.short_cycle": False}
-_LONG_SHORT = {"multigrid.long_cycle": True, "multigrid.short_cycle": True}
-VARIANTS = {  # name: the config fields that make the variant.
-    "baseline": _BASELINE,
-    "long_short": _LONG_SHORT,
-    "long": {"multigrid.long_cycle": True, "multigrid.short_cycle": False},
-    "short": {"multigrid.long_cycle": False, "multigrid.short_cycle": True},
-    "single": {**_LONG_SHORT, "multigrid.long_cycle_mode": "single"},
-    "cosine_baseline": {**_BASELINE, "optim.lr_policy": "cosine"},
-    "cosine": {**_LONG_SHORT, "optim.lr_policy": "cosine"},
-    "cosine_single": {
-        **_LONG_SHORT,
-        "multigrid.long_cycle_mode": "single",
-        "optim.lr_policy": "cosine",
-    },
-    "deep_baseline": {**_BASELINE, "model.depths": DEEP_DEPTHS},
-    "deep_long_short": {**_LONG_SHORT, "model.depths": DEEP_DEPTHS},
-}
-# The default variants of a run without --variants: the ones measured on the motion task
-# before the composite task's rows were added.
-DEFAULT_VARIANTS = ("baseline", "long_short", "long", "short", "single", "cosine")
-SEEDED = ("baseline", "long_short")  # Run for every seed; the others for the first seed.
-# Each variant's speedup and accuracy difference are against this run of the same seed.
-REFERENCE = {"deep_long_short": "deep_baseline", "cosine": "cosine_baseline"}
-REFERENCE["cosine_single"] = "cosine_baseline"
-LABELS = {
-    "baseline": "baseline",
-    "long_short": "multigrid long+short",
-    "long": "long cycle only",
-    "short": "short cycle only",
-    "single": "single long cycle (long+short)",
-    "cosine_baseline": "cosine LR baseline",
-    "cosine": "cosine LR (long+short, multi-cycle)",
-    "cosine_single": "cosine LR (long+short, single cycle)",
-    "deep_baseline": f"deeper baseline (depths {DEEP_DEPTHS})",
-    "deep_long_short": f"deeper multigrid long+short (depths {DEEP_DEPTHS})",
-}
-# The supplement's Kinetics-400 numbers for the same row (R50-SlowFast 8x8; the deeper
-# rows are its R101): (speedup, top-1). Long or short cycle alone are the paper's
-# Table 3 ablations, not in the supplement.
-PAPER = {
-    "baseline": ("-", 75.6),
-    "long_short": ("4.5x", 76.4),
-    "single": ("5.2x", 74.4),
-    "cosine_baseline": ("-", 75.8),
-    "cosine": ("4.2x", 75.3),
-    "cosine_single": ("5.2x", 75.4),
-    "deep_baseline": ("-", 76.5),
-    "deep_long_short": ("4.4x", 77.0),
-}
 # Test crops relative to the training crop; plus the odd size S0·256/224 (the paper's
 # 3-crop-256 test of a 224-trained model), whose feature maps do not halve evenly.
 CROP_FACTORS = (0.5, 0.75, 1.0, 1.25, 1.5, 2.0)
@@ -195,29 +145,11 @@ _REUSE_FROM = flags.DEFINE_string(
 _OUTDIR = flags.DEFINE_string("outdir", common.DEFAULT_OUTDIR, "Reports and the plot go here.")
 
 
-def variant_config(config, name: str, seed: int | None = None):
-  config = config.copy_and_resolve_references()
-  config.update_from_flattened_dict(VARIANTS[name])
-  if seed is not None:
-    config.seed = seed
-  return config
-
-
 def test_crops(config) -> list[int]:
   """The test crops of the crop sweep: CROP_FACTORS x S0 and S0·256/224 (odd)."""
   s0 = config.data.crop_size
   crops = {max(1, round(f * s0)) for f in CROP_FACTORS} | {round(s0 * 256 / 224)}
   return sorted(crops)
-
-
-def test_views(config) -> dict[str, tuple[int, int]]:
-  """The supplement's §1.4 tests at this scale: name -> (spatial crops, test crop).
-
-  Centre and 3-crop (left, centre, right) at the training crop S0, and 3-crop at S0·8/7
-  (the paper's 256 for a 224 training crop), each with the config's temporal views.
-  """
-  s0 = config.data.crop_size
-  return {"center": (1, s0), "3crop": (3, s0), "3crop_8_7": (3, round(s0 * 8 / 7))}
 
 
 def crop_sweep(config, workdir: str, crops: Sequence[int]) -> dict[str, dict]:
@@ -249,7 +181,7 @@ def crop_sweep(config, workdir: str, crops: Sequence[int]) -> dict[str, dict]:
   spatial = config.eval.num_spatial_crops
   out = dict(
       crops={crop: top1(spatial, crop) for crop in crops},
-      views={name: top1(*view) for name, view in test_views(config).items()},
+      views={name: top1(*view) for name, view in variants.test_views(config).items()},
   )
   jax.clear_caches()
   return out
@@ -267,50 +199,6 @@ def per_video(workdir: str) -> list[list[int]]:
   with open(steps_[max(steps_)]) as f:
     predictions = json.load(f)["predictions"]
   return [[p["video_id"], int(p["top5"][0] == p["label"])] for p in predictions]
-
-
-def paired_interval(
-    base_runs: Sequence[dict[str, Any]],
-    mg_runs: Sequence[dict[str, Any]],
-    samples: int = 10_000,
-    seed: int = 0,
-) -> tuple[float, float, float] | None:
-  """The mean top-1 difference (multigrid − baseline, points) and its 95% interval.
-
-  A paired bootstrap over test videos and seeds: each sample draws the test videos with
-  replacement (the same draw for every run, so each video is compared with itself) and the
-  seed pairs with replacement, and averages the per-video differences of the drawn pairs.
-  The interval is the 2.5 and 97.5 percentiles.
-
-  Args:
-    base_runs, mg_runs: the runs of each seed, paired by position, with `per_video`.
-    samples: bootstrap samples.
-    seed: the bootstrap's random seed.
-
-  Returns:
-    (difference, low, high) in points, or None without per-video results.
-  """
-  import numpy as np  # pylint: disable=g-import-not-at-top
-
-  tables = []
-  for runs in (base_runs, mg_runs):
-    rows = [dict(map(tuple, r.get("per_video") or [])) for r in runs]
-    tables.append(rows)
-  videos = sorted(set.intersection(*(set(r) for rows in tables for r in rows)))
-  if not videos or not all(len(r) for rows in tables for r in rows):
-    return None
-  correct = np.array([[[r[v] for v in videos] for r in rows] for rows in tables], np.float64)
-  diff = correct[1] - correct[0]  # [seeds, videos]
-  n_seeds, n_videos = diff.shape
-  rng = np.random.default_rng(seed)
-  stats = np.empty(samples)
-  for lo in range(0, samples, 500):  # In chunks, to bound memory.
-    hi = min(samples, lo + 500)
-    w = rng.multinomial(n_videos, np.full(n_videos, 1 / n_videos), hi - lo)  # [b, videos]
-    u = rng.multinomial(n_seeds, np.full(n_seeds, 1 / n_seeds), hi - lo)  # [b, seeds]
-    stats[lo:hi] = np.einsum("bs,sv,bv->b", u, diff, w) / (n_seeds * n_videos)
-  low, high = np.percentile(stats, [2.5, 97.5])
-  return 100 * float(diff.mean()), 100 * float(low), 100 * float(high)
 
 
 def settings(config) -> dict[str, Any]:
@@ -391,7 +279,7 @@ def run_variant(
   Reuses the measurement of a finished run with the same settings in `saved` (the
   results of `--reuse_from`) instead.
   """
-  config = variant_config(config, name, seed)
+  config = variants.variant_config(config, name, seed)
   run_settings = settings(config)
   result = load_finished(saved, name, seed, run_settings, crops)
   if result is not None:
@@ -477,7 +365,7 @@ def isolated_base_step(config, steps: int = 3) -> float:
   from mgjax import multigrid  # pylint: disable=g-import-not-at-top
   from mgjax.data import pipeline  # pylint: disable=g-import-not-at-top
 
-  config = pipeline.prepare(variant_config(config, "baseline"))
+  config = pipeline.prepare(variants.variant_config(config, "baseline"))
   bench = common.StepBench(config)
   b, t, s = multigrid.Plan.from_config(config).base_shape
   key = (b, t, s, config.multigrid.bn_group_size)
@@ -581,9 +469,9 @@ def plot(results: list[dict[str, Any]], path: str, num_classes: int) -> None:
             lw=1,
             marker=None if many else "o",
             ms=3,
-            linestyle=":" if name.endswith("baseline") and name not in SEEDED else (
-                "-" if name in SEEDED else "--"
-            ),
+            linestyle=":"
+            if name.endswith("baseline") and name not in SEEDED
+            else ("-" if name in SEEDED else "--"),
             label=None if many else f"{_label(r)} ({r['train_seconds'] / 60:.1f} min)",
         )
     if many:
@@ -615,21 +503,11 @@ def _mean_sd(xs: Sequence[float]) -> str:
   return f"{statistics.fmean(xs):.1f} ± {statistics.stdev(xs):.1f} ({', '.join(f'{x:.1f}' for x in xs)})"
 
 
-def reference_run(results: list[dict[str, Any]], r: dict[str, Any]) -> dict[str, Any]:
-  """The run `r` is compared with: `REFERENCE`'s variant of the same seed if it ran, else
-  the baseline of that seed."""
-  for name in (REFERENCE.get(r["name"]), "baseline"):
-    match = next((x for x in results if (x["name"], x["seed"]) == (name, r["seed"])), None)
-    if match is not None:
-      return match
-  raise ValueError(f"no baseline run for seed {r['seed']}")
-
-
 def report(results: list[dict[str, Any]], info, quick: bool, config) -> str:
   bases = {r["seed"]: r for r in results if r["name"] == "baseline"}
   rows = []
   for r in results:
-    base = reference_run(results, r)
+    base = variants.reference_run(results, r)
     speedup = base["train_seconds"] / r["train_seconds"]
     e2e = (base["train_seconds"] + base["compile_seconds"]) / (
         r["train_seconds"] + r["compile_seconds"]
@@ -713,7 +591,7 @@ def report(results: list[dict[str, Any]], info, quick: bool, config) -> str:
     diffs = [m["top1"] - b["top1"] for m, b in zip(mg_runs, base_runs)]
     speed = [b["train_seconds"] / m["train_seconds"] for m, b in zip(mg_runs, base_runs)]
     above, compared = curve_above(mean_curve(mg_runs), mean_curve(base_runs))
-    interval = paired_interval(base_runs, mg_runs)
+    interval = common.paired_interval(base_runs, mg_runs)
     lines += [
         f"Over seeds {', '.join(map(str, seeds))} (mean ± standard deviation, then each seed):",
         "",
@@ -756,7 +634,7 @@ def report(results: list[dict[str, Any]], info, quick: bool, config) -> str:
         "",
     ]
   if any("views" in r for r in results):
-    views = test_views(config)
+    views = variants.test_views(config)
     paper = {"baseline": (75.9, 76.5, 77.2), "long_short": (77.6, 78.1, 78.1)}
     view_rows = []
     for name in VARIANTS:
@@ -791,9 +669,9 @@ def report(results: list[dict[str, Any]], info, quick: bool, config) -> str:
       "",
   ]
   lines += [
-      f"- seed {r['seed']}: {time_budget(r, reference_run(results, r), medians)}"
+      f"- seed {r['seed']}: {time_budget(r, variants.reference_run(results, r), medians)}"
       for r in results
-      if reference_run(results, r) is not r
+      if variants.reference_run(results, r) is not r
   ]
   if results[0].get("isolated_base_step"):
     base_shape = max(medians, key=lambda s: (s[1], s[2], -s[0]))

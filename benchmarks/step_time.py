@@ -299,7 +299,9 @@ def measure(
       r[f"{side}_stats"] = common.Stats.of(r[side])
     log(
         f"  {label}: "
-        + ", ".join(f"{SIDE_NAMES[s]} {r[f'{s}_stats'].median:.4f} s" for s in jax_sides + ["torch"]),
+        + ", ".join(
+            f"{SIDE_NAMES[s]} {r[f'{s}_stats'].median:.4f} s" for s in jax_sides + ["torch"]
+        ),
         flush=True,
     )
     results.append(r)

@@ -226,7 +226,9 @@ def test_every_form_is_the_convolution(kernel, strides, channels, forms):
   x = jnp.asarray(rng.randn(2, 9, 13, 11, channels).astype(np.float32))
   w = jnp.asarray(rng.randn(*kernel, channels, 6).astype(np.float32))
   for form in forms:
-    _assert_same_convolution(lambda x, w, f=form: layers.conv_in_form(x, w, strides, f), x, w, strides)
+    _assert_same_convolution(
+        lambda x, w, f=form: layers.conv_in_form(x, w, strides, f), x, w, strides
+    )
   other = [f for f in layers.FORMS if f not in forms and f != "xla"]
   for form in other:  # The forms that cannot compute it say so.
     with pytest.raises(ValueError, match="does not compute"):

@@ -454,7 +454,10 @@ def test_every_convolution_of_every_model_has_a_cpu_form(name):
   convs = [m for _, m in nnx.iter_graph(_abstract(name)) if isinstance(m, nnx.Conv)]
   assert len(convs) >= 50
   for conv in convs:
-    assert layers.cpu_form(conv.kernel.shape, conv.strides) != "xla", (conv.kernel.shape, conv.strides)
+    assert layers.cpu_form(conv.kernel.shape, conv.strides) != "xla", (
+        conv.kernel.shape,
+        conv.strides,
+    )
   # `summary.convolutions`, which the benchmark times, sees the same kernels in a forward pass.
   if name == "slowfast_r50_8x8":
     traced = summary.convolutions(_model_config(name), 1, 8, 64, 1)
@@ -470,17 +473,16 @@ def test_cpu_form_fields_are_part_of_the_program():
   ops, logits = {}, {}
   x = jnp.asarray(np.random.RandomState(0).randn(2, 8, 32, 32, 3).astype(np.float32))
   for stem, rest in ((False, False), (True, False), (False, True), (True, True)):
-    model_config = _model_config(
-        "slowfast_r50_8x8", **TINY, stem_im2col=stem, factorized_conv=rest
-    )
+    model_config = _model_config("slowfast_r50_8x8", **TINY, stem_im2col=stem, factorized_conv=rest)
     graphdef, state = nnx.split(registry.create_model(model_config, rngs=nnx.Rngs(0)))
     forward = jax.jit(lambda st, v, g=graphdef: nnx.merge(g, st)(v, train=False))
     hlo = forward.lower(state, x).as_text()
     ops[stem, rest] = hlo.count("->[b, 0, 1, 2, f]")
     logits[stem, rest] = np.asarray(forward(state, x))
-    assert summary.clip_cost(model_config, 8, 32).flops == summary.clip_cost(
-        _model_config("slowfast_r50_8x8", **TINY), 8, 32
-    ).flops
+    assert (
+        summary.clip_cost(model_config, 8, 32).flops
+        == summary.clip_cost(_model_config("slowfast_r50_8x8", **TINY), 8, 32).flops
+    )
   # 3-D convolutions: 2 stems + 4 fusions + 2 x 4 blocks x (3 convs, 1 projection).
   assert ops[False, False] == 38, ops
   assert ops[True, False] == 36 and ops[False, True] == 2 and ops[True, True] == 0, ops

@@ -184,7 +184,8 @@ def flip_pairs(task: str = "motion") -> tuple[tuple[int, int], ...]:
     return FLIP_PAIRS
   index = {p: i for i, p in enumerate(COMPOSITE_PAIRS)}
   pairs = {
-      tuple(sorted((i, index[_ATOM_FLIP[a], _ATOM_FLIP[b]]))) for i, (a, b) in enumerate(COMPOSITE_PAIRS)
+      tuple(sorted((i, index[_ATOM_FLIP[a], _ATOM_FLIP[b]])))
+      for i, (a, b) in enumerate(COMPOSITE_PAIRS)
   }
   return tuple(sorted(p for p in pairs if p[0] != p[1]))
 

@@ -297,8 +297,8 @@ def conv_general_dilated(
       and batch_group_count == 1
       and preferred_element_type is None
       and out_sharding is None
-      and all(d == 1 for d in (lhs_dilation or (1, 1, 1)))
-      and all(d == 1 for d in (rhs_dilation or (1, 1, 1)))
+      and all(d == 1 for d in lhs_dilation or (1, 1, 1))
+      and all(d == 1 for d in rhs_dilation or (1, 1, 1))
       and not isinstance(padding, str)
       and [tuple(p) for p in padding] == [(k // 2, k // 2) for k in kernel]
       and jax.lax.conv_dimension_numbers(lhs.shape, rhs.shape, dimension_numbers)

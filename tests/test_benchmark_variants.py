@@ -11,8 +11,9 @@
 # WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
 # See the License for the specific language governing permissions and
 # limitations under the License.
-"""Tests of benchmarks/multigrid_speedup.py's statistics: the paired bootstrap interval,
-the runs each variant is compared with and the §1.4 test views."""
+"""Tests of multigrid_speedup.py's statistics and variants (benchmarks/common.py and
+benchmarks/variants.py): the paired bootstrap interval, the run each variant is compared
+with and the §1.4 test views."""
 
 import importlib.util
 import sys
@@ -22,12 +23,20 @@ import numpy as np
 from conftest import REPO
 from mgjax import config as config_lib
 
-sys.path.insert(0, str(REPO / "benchmarks"))  # Its own `import common`.
-_spec = importlib.util.spec_from_file_location(
-    "benchmarks_multigrid_speedup", REPO / "benchmarks" / "multigrid_speedup.py"
-)
-mgs = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(mgs)
+
+def _load(name):
+  """A module of benchmarks/ by file (benchmarks/ is not a package)."""
+  spec = importlib.util.spec_from_file_location(
+      f"benchmarks_{name}", REPO / "benchmarks" / f"{name}.py"
+  )
+  module = importlib.util.module_from_spec(spec)
+  sys.modules[spec.name] = module  # Its dataclasses look their module up there.
+  spec.loader.exec_module(module)
+  return module
+
+
+common = _load("common")
+variants = _load("variants")  # Flag-free: no clash with mgjax.main's absl flags.
 
 
 def _run(name, seed, correct, ids=None):
@@ -38,7 +47,7 @@ def _run(name, seed, correct, ids=None):
 def test_paired_interval_of_identical_runs_is_zero():
   rng = np.random.default_rng(0)
   runs = [_run("baseline", s, rng.random(500) < 0.8) for s in range(3)]
-  assert mgs.paired_interval(runs, runs, samples=2000) == (0.0, 0.0, 0.0)
+  assert common.paired_interval(runs, runs, samples=2000) == (0.0, 0.0, 0.0)
 
 
 def test_paired_interval_covers_the_difference_and_narrows_with_more_videos():
@@ -54,9 +63,11 @@ def test_paired_interval_covers_the_difference_and_narrows_with_more_videos():
       flip_down = b & (rng.random(videos) < 0.025)
       base.append(_run("baseline", s, b))
       mg.append(_run("long_short", s, (b | flip_up) & ~flip_down))
-    diff, low, high = mgs.paired_interval(base, mg, samples=4000)
-    per_seed = [np.mean([c for _, c in m["per_video"]]) - np.mean([c for _, c in b["per_video"]])
-                for b, m in zip(base, mg)]
+    diff, low, high = common.paired_interval(base, mg, samples=4000)
+    per_seed = [
+        np.mean([c for _, c in m["per_video"]]) - np.mean([c for _, c in b["per_video"]])
+        for b, m in zip(base, mg)
+    ]
     assert abs(diff - 100 * np.mean(per_seed)) < 1e-9
     assert low < diff < high and low < 3.0 < high + 0.5
     widths.append(high - low)
@@ -68,14 +79,16 @@ def test_paired_interval_pairs_videos_by_id_and_needs_per_video_results():
   # every bootstrap sample differs by 0 (paired by position, they would not).
   base = [_run("baseline", 0, [1, 0, 0, 0], ids=[10, 11, 12, 13])]
   mg = [_run("long_short", 0, [0, 0, 0, 1], ids=[13, 12, 11, 10])]
-  assert mgs.paired_interval(base, mg, samples=500) == (0.0, 0.0, 0.0)
-  assert mgs.paired_interval([dict(name="baseline", seed=0)], mg) is None
+  assert common.paired_interval(base, mg, samples=500) == (0.0, 0.0, 0.0)
+  assert common.paired_interval([dict(name="baseline", seed=0)], mg) is None
 
 
 def test_each_variant_is_compared_with_its_own_baseline():
-  results = [dict(name=n, seed=s) for n in ("baseline", "deep_baseline", "long_short") for s in (0, 1)]
+  results = [
+      dict(name=n, seed=s) for n in ("baseline", "deep_baseline", "long_short") for s in (0, 1)
+  ]
   results += [dict(name="deep_long_short", seed=0), dict(name="cosine", seed=0)]
-  ref = lambda name, seed: mgs.reference_run(
+  ref = lambda name, seed: variants.reference_run(
       results, next(r for r in results if (r["name"], r["seed"]) == (name, seed))
   )["name"]
   assert ref("deep_long_short", 0) == "deep_baseline"
@@ -83,12 +96,14 @@ def test_each_variant_is_compared_with_its_own_baseline():
   assert ref("cosine", 0) == "baseline"  # No cosine baseline ran: the stepwise one.
   results.append(dict(name="cosine_baseline", seed=0))
   assert ref("cosine", 0) == "cosine_baseline"
-  assert set(mgs.REFERENCE) <= set(mgs.VARIANTS) and set(mgs.PAPER) <= set(mgs.VARIANTS)
+  assert set(variants.REFERENCE) <= set(variants.VARIANTS) and set(variants.PAPER) <= set(
+      variants.VARIANTS
+  )
 
 
 def test_test_views_are_the_supplements_at_this_scale():
   c = config_lib.base()
   c.data.crop_size = 32
-  assert mgs.test_views(c) == {"center": (1, 32), "3crop": (3, 32), "3crop_8_7": (3, 37)}
+  assert variants.test_views(c) == {"center": (1, 32), "3crop": (3, 32), "3crop_8_7": (3, 37)}
   c.data.crop_size = 224
-  assert mgs.test_views(c)["3crop_8_7"] == (3, 256)
+  assert variants.test_views(c)["3crop_8_7"] == (3, 256)
