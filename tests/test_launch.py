@@ -637,6 +637,17 @@ def _wait_for(predicate, what, limit=60.0, proc=None):
     time.sleep(0.05)
 
 
+def _trainer_started(run_dir):
+  """Whether the fake trainer has installed its SIGTERM handler.
+
+  The marker is a line the trainer prints after installing it: the start line
+  of train.log echoes the trainer's source, so the marker must not appear in
+  that source as written (a signal sent before the handler exists kills the
+  trainer with 143 instead of the code the test expects).
+  """
+  return "training started" in (run_dir / "train.log").read_text().splitlines()
+
+
 def test_worker_detaches_records_exit_code_and_stops_with_sigterm(tmp_path):
   run_dir = tmp_path / "mgjax-run"
   run_dir.mkdir()
@@ -666,11 +677,11 @@ def test_worker_detaches_records_exit_code_and_stops_with_sigterm(tmp_path):
       "def term(*_):\n"
       "  print('checkpoint saved', flush=True); sys.exit(0)\n"
       "signal.signal(signal.SIGTERM, term)\n"
-      "print('training', flush=True)\n"
+      "print('training', 'started', flush=True)\n"
       "time.sleep(60)\n"
   )
   worker("start", sys.executable, "-c", trainer)
-  _wait_for(lambda: "training" in (run_dir / "train.log").read_text(), "the trainer")
+  _wait_for(lambda: _trainer_started(run_dir), "the trainer")
   assert status() == "mgjax-status: running"
   again = worker("start", "true")
   assert again.returncode == 3 and "already running" in again.stderr
@@ -689,7 +700,7 @@ def test_worker_wrapper_survives_sigterm_to_its_session(tmp_path):
   trainer = (
       "import signal, sys, time\n"
       "signal.signal(signal.SIGTERM, lambda *_: sys.exit(7))\n"
-      "print('training', flush=True)\n"
+      "print('training', 'started', flush=True)\n"
       "time.sleep(60)\n"
   )
   subprocess.run(
@@ -698,7 +709,7 @@ def test_worker_wrapper_survives_sigterm_to_its_session(tmp_path):
       capture_output=True,
       timeout=60,
   )
-  _wait_for(lambda: "training" in (run_dir / "train.log").read_text(), "the trainer")
+  _wait_for(lambda: _trainer_started(run_dir), "the trainer")
   pid = int((run_dir / "train.pid").read_text())
   # Like a VM shutdown: SIGTERM to the whole session (wrapper and trainer).
   os.killpg(os.getpgid(pid), signal.SIGTERM)
