@@ -54,6 +54,45 @@ EVAL_PRESETS = {
 _SERVICE_ADDRESS = re.compile(r"grpc://(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9][A-Za-z0-9.-]*):(\d{1,5})")
 
 
+# The numeric fields that need only a range: (field, test, what is allowed). Where 0 is
+# a sentinel ("keep the model's", "off", "the whole split"), the range admits it and the
+# field's comment in `base()` says what it means.
+_RANGES = (
+    ("seed", lambda v: v >= 0, "must be >= 0"),
+    ("model.num_classes", lambda v: v >= 1, "must be >= 1"),
+    ("model.dropout_rate", lambda v: 0 <= v < 1, "must be in [0, 1)"),
+    ("model.width", lambda v: v >= 0, "must be >= 0 (0 keeps the named model's)"),
+    ("model.bottleneck_ratio", lambda v: v >= 0, "must be >= 0 (0 keeps the named model's)"),
+    ("data.sampling_rate", lambda v: v >= 1, "must be >= 1"),
+    ("data.mean", lambda v: len(v) == 3, "must hold 3 values (R, G, B)"),
+    ("data.std", lambda v: len(v) == 3 and min(v) > 0, "must hold 3 positive values (R, G, B)"),
+    ("data.synthetic_videos", lambda v: v >= 1, "must be >= 1"),
+    ("data.synthetic_seed", lambda v: v >= 0, "must be >= 0"),
+    ("data.num_workers", lambda v: v >= 0, "must be >= 0 (0 = AUTOTUNE)"),
+    (
+        "multigrid.short_cycle_factors",
+        lambda v: all(0 < f <= 1 for f in v),
+        "each spatial factor must be in (0, 1]",
+    ),
+    ("train.checkpoint_every_steps", lambda v: v >= 1, "must be >= 1"),
+    ("train.keep_checkpoints", lambda v: v >= 1, "must be >= 1"),
+    ("train.log_every_steps", lambda v: v >= 1, "must be >= 1"),
+    ("train.eval_every_epochs", lambda v: v >= 0, "must be >= 0 (0 = only at the end)"),
+    ("train.precise_bn_batches", lambda v: v >= 0, "must be >= 0 (0 = off)"),
+    ("train.max_steps", lambda v: v >= 0, "must be >= 0 (0 = the whole plan)"),
+    ("eval.crop_size", lambda v: v >= 1, "must be >= 1"),
+    ("eval.num_temporal_views", lambda v: v >= 1, "must be >= 1"),
+    ("eval.num_spatial_crops", lambda v: v in (1, 3), "must be 1 or 3"),
+    ("eval.batch_size", lambda v: v >= 1, "must be >= 1"),
+    ("eval.max_videos", lambda v: v >= 0, "must be >= 0 (0 = the whole split)"),
+    ("reference.baseline_top1", lambda v: 0 <= v <= 100, "must be a percentage (0 = none)"),
+    ("reference.multigrid_top1", lambda v: 0 <= v <= 100, "must be a percentage (0 = none)"),
+    ("reference.baseline_train_minutes", lambda v: v >= 0, "must be >= 0 (0 = none)"),
+    ("reference.multigrid_train_minutes", lambda v: v >= 0, "must be >= 0 (0 = none)"),
+)
+SYNTHETIC_SPLITS = ("train", "val", "test")
+
+
 class ConfigError(ValueError):
   """A config value is invalid; the message names the field."""
 
@@ -153,7 +192,7 @@ def base() -> ml_collections.ConfigDict:
   c.train.keep_checkpoints = 3
   c.train.log_every_steps = 50
   c.train.eval_every_epochs = 10.0  # 0 = only at the end.
-  c.train.precise_bn_batches = 200
+  c.train.precise_bn_batches = 200  # 0 = off (the running averages of training).
   c.train.init_from = ""  # mgjax checkpoint dir or converted reference checkpoint.
   c.train.compile_cache_dir = ""  # "" = <workdir>/compile_cache.
   # Compile the plan's step shapes on a thread beside training (step 0 waits only for
@@ -187,10 +226,15 @@ def _err(field: str, value: Any, allowed: str) -> ConfigError:
   return ConfigError(f"config.{field} = {value!r} is invalid: {allowed}")
 
 
-def _one_of(c: ml_collections.ConfigDict, field: str, allowed: Sequence[str]) -> None:
+def _get(c: ml_collections.ConfigDict, field: str) -> Any:
   value = c
   for part in field.split("."):
     value = value[part]
+  return value
+
+
+def _one_of(c: ml_collections.ConfigDict, field: str, allowed: Sequence[str]) -> None:
+  value = _get(c, field)
   if value not in allowed:
     raise _err(field, value, "allowed values are " + ", ".join(repr(a) for a in allowed))
 
@@ -289,16 +333,13 @@ def validate(c: ml_collections.ConfigDict, num_devices: int | None = None) -> No
     ):
       if b % num_devices:
         raise _err(field, b, f"must be divisible by the number of devices ({num_devices})")
-  if (
-      c.eval.crop_size <= 0
-      or c.eval.num_temporal_views < 1
-      or c.eval.num_spatial_crops not in (1, 3)
-  ):
-    raise _err(
-        "eval",
-        (c.eval.crop_size, c.eval.num_temporal_views, c.eval.num_spatial_crops),
-        "need crop_size > 0, num_temporal_views >= 1, num_spatial_crops in (1, 3)",
-    )
+  for field, ok, allowed in _RANGES:
+    value = _get(c, field)
+    if not ok(value):
+      raise _err(field, value, allowed)
+  if c.data.dataset == "synthetic":
+    for field in ("data.train_split", "data.eval_split"):
+      _one_of(c, field, SYNTHETIC_SPLITS)
   if c.data.dataset == "ssv2" and c.data.sampling != "segment":
     raise _err("data.sampling", c.data.sampling, "Something-Something V2 uses 'segment'")
 

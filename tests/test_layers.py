@@ -13,13 +13,7 @@
 # limitations under the License.
 """Tests of mgjax.models.layers: GroupedBatchNorm (sharded), convolutions, pooling."""
 
-import os
-
-os.environ["XLA_FLAGS"] = (
-    os.environ.get("XLA_FLAGS", "") + " --xla_force_host_platform_device_count=8"
-).strip()
-
-import jax  # pylint: disable=g-import-not-at-top,g-bad-import-order
+import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest

@@ -16,13 +16,8 @@ PyTorchVideo (eval and train mode), shapes, bf16, a sharded train step, the repo
 
 import copy
 import functools
-import os
 
-os.environ["XLA_FLAGS"] = (
-    os.environ.get("XLA_FLAGS", "") + " --xla_force_host_platform_device_count=8"
-).strip()
-
-import jax  # pylint: disable=g-import-not-at-top,g-bad-import-order
+import jax
 import jax.numpy as jnp
 import numpy as np
 import optax

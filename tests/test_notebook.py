@@ -32,6 +32,7 @@ import nbformat
 import numpy as np
 import pytest
 
+import conftest
 from conftest import REPO
 
 NOTEBOOK = REPO / "notebooks" / "evaluate.ipynb"
@@ -60,7 +61,7 @@ def kernel_dir(tmp_path_factory):
   root = tmp_path_factory.mktemp("kernels")
   (root / KERNEL).mkdir()
   env = {
-      "XLA_FLAGS": "--xla_force_host_platform_device_count=8",
+      "XLA_FLAGS": conftest.xla_flags(),
       "JAX_PLATFORMS": "cpu",
       "CUDA_VISIBLE_DEVICES": "",
       "TF_CPP_MIN_LOG_LEVEL": "2",
@@ -81,7 +82,7 @@ def trained(tmp_path_factory):
   """A real training workdir of the tiny config (one step: one compiled shape)."""
   root = tmp_path_factory.mktemp("trained")
   workdir, cache = root / "workdir", root / "cache"
-  env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=8", JAX_PLATFORMS="cpu")
+  env = dict(os.environ, XLA_FLAGS=conftest.xla_flags(), JAX_PLATFORMS="cpu")
   proc = subprocess.run(
       [
           sys.executable,

@@ -32,6 +32,7 @@ import jax
 import numpy as np
 import pytest
 
+import conftest
 from conftest import REPO
 from conftest import load_config
 from mgjax import checkpointing
@@ -86,7 +87,7 @@ app.run(main.main)
 def run_main(cache, workdir, *extra, kill_at=None, **overrides):
   """Runs `python -m mgjax.main` in a subprocess (killed after step `kill_at` if
   given); returns the CompletedProcess."""
-  environ = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=8")
+  environ = dict(os.environ, XLA_FLAGS=conftest.xla_flags())
   program = ["-m", "mgjax.main"] if kill_at is None else ["-c", _KILLED_MAIN, str(kill_at)]
   return subprocess.run(
       [sys.executable, *program, f"--workdir={workdir}", *flags_of(cache, **overrides), *extra],
@@ -291,7 +292,7 @@ def test_sigkill_and_resume_is_bit_identical(reference, cache, tmp_path, kill_at
 
 def test_sigterm_saves_and_exits_cleanly(cache, tmp_path):
   workdir = tmp_path / "run"
-  environ = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=8")
+  environ = dict(os.environ, XLA_FLAGS=conftest.xla_flags())
   proc = subprocess.Popen(
       [
           sys.executable,
@@ -404,7 +405,7 @@ def test_two_processes_equal_one_process(reference, cache, tmp_path):
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
   workdir = tmp_path / "run"
-  environ = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=4")
+  environ = dict(os.environ, XLA_FLAGS=conftest.xla_flags(4))
   procs = [
       subprocess.Popen(
           [

@@ -121,7 +121,7 @@ TASKS = config_lib.SYNTHETIC_TASKS
 # "composite": i % 10 in 0..5 train, 6 val, 7..9 test (60 / 10 / 30%, so that a test split
 # of a few thousand videos resolves a tenth of a point); the label is (i // 10) % 30, so
 # every 300 consecutive videos hold each class 6 times in train, once in val, 3 times in test.
-SPLITS = ("train", "val", "test")
+SPLITS = config_lib.SYNTHETIC_SPLITS
 VERSION = 4  # Bump when the rendering or the splits change, so cached datasets are rebuilt.
 COMPOSITE_VERSION = 1  # The same for the composite task.
 
