@@ -23,16 +23,16 @@ import os
 def xla_flags(devices: int = 8) -> str:
   """XLA_FLAGS of every process the tests run: this one and the ones they start.
 
+  One definition, so that the processes share the persistent compilation cache (its key
+  includes the flags).
+
   Args:
     devices: fake CPU devices of the process.
 
   Returns:
-    The flags. The tests compile far more than they run (tiny models, a few steps per
-    shape), so XLA's backend compiles at optimisation level 0: it compiles faster and the
-    programs compute the same functions. One set of flags for all the tests' processes,
-    so that they share the persistent compilation cache (its key includes the flags).
+    The flags.
   """
-  return f"--xla_force_host_platform_device_count={devices} --xla_backend_optimization_level=0"
+  return f"--xla_force_host_platform_device_count={devices}"
 
 
 os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " " + xla_flags()).strip()
