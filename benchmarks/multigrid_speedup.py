@@ -69,7 +69,7 @@ from ml_collections import config_flags
 
 import common  # pylint: disable=g-bad-import-order
 import variants  # pylint: disable=g-bad-import-order
-from variants import DEFAULT_VARIANTS, LABELS, PAPER, REFERENCE, SEEDED, VARIANTS  # pylint: disable=g-bad-import-order
+from variants import DEFAULT_VARIANTS, LABELS, PAPER, PAPER_VIEWS, REFERENCE, SEEDED, VARIANTS  # pylint: disable=g-bad-import-order
 
 # Test crops relative to the training crop; plus the odd size S0·256/224 (the paper's
 # 3-crop-256 test of a 224-trained model), whose feature maps do not halve evenly.
@@ -503,6 +503,38 @@ def _mean_sd(xs: Sequence[float]) -> str:
   return f"{statistics.fmean(xs):.1f} ± {statistics.stdev(xs):.1f} ({', '.join(f'{x:.1f}' for x in xs)})"
 
 
+def _mean_rows(
+    results: list[dict[str, Any]],
+    key: str,
+    columns: Sequence[Any],
+    paper: dict[str, Sequence[float]] | None = None,
+) -> list[tuple]:
+  """Rows of (label, seeds, mean top-1 % per column) of each variant's `r[key]`.
+
+  Args:
+    results: the runs.
+    key: the per-run dict of top-1 by column ("crops" or "views").
+    columns: its keys, in the table's order.
+    paper: the supplement's numbers per variant and column, shown in brackets.
+
+  Returns:
+    One row per variant that has `key`, in `VARIANTS` order.
+  """
+  rows = []
+  for name in VARIANTS:
+    runs = [r for r in results if r["name"] == name and key in r]
+    if runs:
+      rows.append(
+          (LABELS[name], len(runs))
+          + tuple(
+              f"{100 * statistics.fmean(r[key][c] for r in runs):.1f}"
+              + (f" ({paper[name][i]})" if paper and name in paper else "")
+              for i, c in enumerate(columns)
+          )
+      )
+  return rows
+
+
 def report(results: list[dict[str, Any]], info, quick: bool, config) -> str:
   bases = {r["seed"]: r for r in results if r["name"] == "baseline"}
   rows = []
@@ -616,38 +648,18 @@ def report(results: list[dict[str, Any]], info, quick: bool, config) -> str:
   if any("crops" in r for r in results):
     crops = sorted({c for r in results for c in r.get("crops", {})})
     s0 = config.data.crop_size
-    crop_rows = []
-    for name in VARIANTS:
-      runs = [r for r in results if r["name"] == name and "crops" in r]
-      if runs:
-        crop_rows.append(
-            (LABELS[name], len(runs))
-            + tuple(f"{100 * statistics.fmean(r['crops'][c] for r in runs):.1f}" for c in crops)
-        )
     lines += [
         f"Top-1 (%) at other test crops (training crop {s0}; after precise BN; mean over "
         "the seeds run):",
         "",
         common.markdown_table(
-            ("run", "seeds") + tuple(f"{c} ({c / s0:.3g}x)" for c in crops), crop_rows
+            ("run", "seeds") + tuple(f"{c} ({c / s0:.3g}x)" for c in crops),
+            _mean_rows(results, "crops", crops),
         ),
         "",
     ]
   if any("views" in r for r in results):
     views = variants.test_views(config)
-    paper = {"baseline": (75.9, 76.5, 77.2), "long_short": (77.6, 78.1, 78.1)}
-    view_rows = []
-    for name in VARIANTS:
-      runs = [r for r in results if r["name"] == name and "views" in r]
-      if runs:
-        view_rows.append(
-            (LABELS[name], len(runs))
-            + tuple(
-                f"{100 * statistics.fmean(r['views'][v] for r in runs):.1f}"
-                + (f" ({paper[name][i]})" if name in paper else "")
-                for i, v in enumerate(views)
-            )
-        )
     lines += [
         "Top-1 (%) by test view (§1.4; each with "
         f"{config.eval.num_temporal_views} temporal views; mean over the seeds run; in "
@@ -656,7 +668,7 @@ def report(results: list[dict[str, Any]], info, quick: bool, config) -> str:
         common.markdown_table(
             ("run", "seeds")
             + tuple(f"{v} ({n} crop{'s' if n > 1 else ''} at {c})" for v, (n, c) in views.items()),
-            view_rows,
+            _mean_rows(results, "views", list(views), PAPER_VIEWS),
         ),
         "",
     ]

@@ -33,6 +33,7 @@ SHORT_CYCLE_FACTORS = (0.5, 2**-0.5)
 
 DATASETS = ("kinetics", "ssv2", "charades", "synthetic")
 SYNTHETIC_TASKS = ("motion", "composite")  # `mgjax/data/synthetic.py`.
+SYNTHETIC_SPLITS = ("train", "val", "test")
 LR_POLICIES = ("steps", "cosine")
 LONG_CYCLE_MODES = ("multi", "single")
 SHORT_CYCLE_RELATIVE = ("base", "current")
@@ -90,7 +91,6 @@ _RANGES = (
     ("reference.baseline_train_minutes", lambda v: v >= 0, "must be >= 0 (0 = none)"),
     ("reference.multigrid_train_minutes", lambda v: v >= 0, "must be >= 0 (0 = none)"),
 )
-SYNTHETIC_SPLITS = ("train", "val", "test")
 
 
 class ConfigError(ValueError):

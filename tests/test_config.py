@@ -191,13 +191,6 @@ def _leaves(c, prefix=""):
       yield f"{prefix}{key}", value
 
 
-def _set(c, field, value):
-  *sections, name = field.split(".")
-  for s in sections:
-    c = c[s]
-  c[name] = value
-
-
 def test_every_field_is_judged_or_typed():
   leaves = dict(_leaves(config_lib.base()))
   judged = {field for field, _, _ in BAD_VALUES}
@@ -212,10 +205,9 @@ def test_every_field_is_judged_or_typed():
 @pytest.mark.parametrize("field,value,context", BAD_VALUES, ids=[b[0] for b in BAD_VALUES])
 def test_each_bad_value_fails_naming_its_field(field, value, context):
   c = config_lib.base()
-  for f, v in context.items():
-    _set(c, f, v)
+  c.update_from_flattened_dict(context)
   config_lib.validate(c)  # The context alone is valid.
-  _set(c, field, value)
+  c.update_from_flattened_dict({field: value})
   with pytest.raises(config_lib.ConfigError, match=re.escape(field)):
     config_lib.validate(c)  # What `mgjax.main` checks before anything compiles,
     registry.check_config(c.model)  # in this order.
@@ -226,4 +218,4 @@ def test_bool_fields_reject_other_types():
   for field, value in _leaves(c):
     if isinstance(value, bool):
       with pytest.raises(TypeError, match=field.rsplit(".", 1)[-1]):
-        _set(c, field, "yes")
+        c.update_from_flattened_dict({field: "yes"})
