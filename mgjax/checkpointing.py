@@ -18,17 +18,28 @@ follows from the step (the input pipeline is a pure function of the step), so a
 restored run continues with exactly the batches it would have seen. Restoring
 places the arrays with the current mesh's shardings, so a run can resume on
 another number of devices.
+
+orbax's atomic commit protects a checkpoint against a crash during its save, not
+against damage afterwards (a half-copied directory, a truncated or bit-rotted file).
+So each finished checkpoint gets a list of its files' sizes and CRC-32s, and a resume
+checks the newest checkpoint against it (and by restoring it) before trusting it. A
+damaged one is moved aside, never deleted, and the one before it is restored.
 """
 
 from __future__ import annotations
 
+import json
 import os
+import time
 from typing import Any
+import zlib
 
 from absl import logging
+from etils import epath
 from flax import traverse_util
 import jax
 import jax.numpy as jnp
+from jax.experimental import multihost_utils
 import ml_collections
 import numpy as np
 import orbax.checkpoint as ocp
@@ -70,6 +81,70 @@ def from_savable(saved: Any, like: Any) -> Any:
   return jax.tree.map(leaf, saved, like)
 
 
+# Written into each finished checkpoint's directory by process 0; orbax ignores it.
+CHECKSUMS = "mgjax_checksums.json"
+# orbax rewrites the step's metadata when it commits, after the list is made: it is
+# checked by parsing it instead.
+_STEP_METADATA = "_CHECKPOINT_METADATA"
+
+
+class CheckpointError(RuntimeError):
+  """No checkpoint of a run that has checkpoints can be read."""
+
+
+def _file_checksums(directory: epath.Path) -> dict[str, list[int]]:
+  """{relative path: [size, CRC-32]} of a checkpoint's files but the list and its metadata."""
+  sums, todo = {}, [directory]
+  while todo:  # By hand: epath has no recursive glob on GCS.
+    for path in todo.pop().iterdir():
+      name = str(path.relative_to(directory))
+      if path.is_dir():
+        todo.append(path)
+      elif name not in (CHECKSUMS, _STEP_METADATA):
+        data = path.read_bytes()
+        sums[name] = [len(data), zlib.crc32(data)]
+  return dict(sorted(sums.items()))
+
+
+def seal(directory: str | os.PathLike) -> None:
+  """Records the sizes and CRC-32s of a finished checkpoint's files inside it."""
+  directory = epath.Path(directory)
+  tmp = directory / (CHECKSUMS + ".tmp")
+  tmp.write_text(json.dumps(_file_checksums(directory), indent=1))
+  tmp.rename(directory / CHECKSUMS)  # Atomic: a list is complete or absent.
+
+
+def damage(directory: str | os.PathLike) -> str | None:
+  """Why a checkpoint's files differ from the list `seal` made, or None if they match.
+
+  A checkpoint without a list (its writer died between the commit and the list)
+  passes here; only a restore can then tell.
+  """
+  directory = epath.Path(directory)
+  listing = directory / CHECKSUMS
+  if not listing.exists():
+    return None
+  try:
+    expected = json.loads(listing.read_text())
+  except (ValueError, UnicodeDecodeError) as e:
+    return f"its checksum list {CHECKSUMS} is unreadable ({e})"
+  try:
+    json.loads((directory / _STEP_METADATA).read_text())
+  except FileNotFoundError:
+    return f"{_STEP_METADATA} is missing"
+  except (ValueError, UnicodeDecodeError) as e:
+    return f"{_STEP_METADATA} is unreadable ({e})"
+  found = _file_checksums(directory)
+  for name, (size, crc) in sorted(expected.items()):
+    if name not in found:
+      return f"{name} is missing"
+    if found[name][0] != size:
+      return f"{name} has {found[name][0]} bytes instead of {size}"
+    if found[name][1] != crc:
+      return f"{name} has changed since it was written (CRC-32 mismatch)"
+  return None
+
+
 class Checkpointer:
   """A thin wrapper over `ocp.CheckpointManager` for the train state.
 
@@ -79,12 +154,26 @@ class Checkpointer:
   """
 
   def __init__(self, directory: str, keep: int):
+    self.directory = epath.Path(directory)
+    self._saving: int | None = None  # The step of the save in flight.
     self.manager = ocp.CheckpointManager(
         directory,
         options=ocp.CheckpointManagerOptions(
-            max_to_keep=keep, create=True, enable_async_checkpointing=True
+            max_to_keep=keep,
+            create=True,
+            enable_async_checkpointing=True,
+            async_options=ocp.AsyncOptions(post_finalization_callback=self._seal_finished),
         ),
     )
+
+  def _seal_finished(self) -> None:
+    """Seals the checkpoint being committed (orbax calls this once its files are
+    written, before the commit renames its temporary directory to the step)."""
+    if jax.process_index() != 0 or self._saving is None:
+      return
+    for path in self.directory.iterdir():
+      if path.name.split(".")[0] == str(self._saving) and not (path / CHECKSUMS).exists():
+        seal(path)
 
   def latest_step(self) -> int | None:
     return self.manager.latest_step()
@@ -93,6 +182,8 @@ class Checkpointer:
     """Starts an asynchronous save of `state` at `step` (no-op if it exists)."""
     if step in self.manager.all_steps():
       return
+    self.manager.wait_until_finished()  # One save in flight: `_saving` names it.
+    self._saving = step
     self.manager.save(step, args=ocp.args.StandardSave(to_savable(state)), force=True)
 
   def restore(self, state_like: Any, step: int | None = None) -> Any:
@@ -109,6 +200,63 @@ class Checkpointer:
     target = abstract_savable(state_like)
     saved = self.manager.restore(step, args=ocp.args.StandardRestore(target))
     return from_savable(saved, state_like)
+
+  def restore_latest_readable(self, state_like: Any) -> tuple[int | None, Any]:
+    """Restores the newest checkpoint that is intact, moving damaged ones aside.
+
+    Each checkpoint, newest first, is checked against its checksum list and then
+    restored. One that fails is logged with its step, path and reason and moved to
+    `<directory>_damaged/<step>-<time>` (kept for inspection, never deleted); the
+    one before it is tried next.
+
+    Args:
+      state_like: a state (or abstract state) with the target shapes/shardings.
+
+    Returns:
+      (step, restored state), or (None, `state_like`) when there is no checkpoint.
+
+    Raises:
+      CheckpointError: there are checkpoints but none can be read (a run must not
+        silently start again from step 0).
+    """
+    tried = []
+    for step in sorted(self.manager.all_steps(), reverse=True):
+      path = self.directory / str(step)
+      reason = damage(path)
+      if reason is None:
+        try:
+          return step, self.restore(state_like, step)
+        except Exception as e:  # pylint: disable=broad-except  # Whatever orbax raises.
+          reason = f"restoring it raised {type(e).__name__}: {str(e).strip()[:300]}"
+      aside = self._move_aside(step)
+      logging.warning(
+          "The checkpoint at step %d (%s) cannot be read: %s. Moved it to %s; trying the "
+          "one before it.",
+          step,
+          path,
+          reason,
+          aside,
+      )
+      tried.append(f"step {step} ({path}): {reason}")
+    if tried:
+      raise CheckpointError(
+          f"No readable checkpoint in {self.directory}; tried, newest first:\n  "
+          + "\n  ".join(tried)
+          + f"\nThey were moved to {self.directory}_damaged. Restore a good copy into "
+          f"{self.directory} to resume, or start a new run in another workdir."
+      )
+    return None, state_like
+
+  def _move_aside(self, step: int) -> epath.Path:
+    """Moves a step's directory out of the manager's sight (process 0), in step."""
+    aside = epath.Path(f"{self.directory}_damaged") / f"{step}-{time.strftime('%Y%m%d-%H%M%S')}"
+    if jax.process_index() == 0:
+      aside.parent.mkdir(parents=True, exist_ok=True)
+      (self.directory / str(step)).rename(aside)
+    if jax.process_count() > 1:
+      multihost_utils.sync_global_devices(f"mgjax: checkpoint {step} moved aside")
+    self.manager.reload()
+    return aside
 
   def wait(self) -> None:
     """Blocks until pending saves are on disk."""

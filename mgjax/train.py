@@ -121,7 +121,8 @@ def train_and_evaluate(
   start = ckpt.latest_step() or 0
   # The step shapes from `start` on compile on a thread from here on, beside the
   # restore, the input pipeline's start-up and the first steps (the state's shapes do
-  # not depend on its values, so the fresh state describes the restored one).
+  # not depend on its values, so the fresh state describes the restored one). A damaged
+  # latest checkpoint moves `start` back; its earlier shapes are then queued too.
   step_fn = functools.partial(steps.train_step, model_def=model_def, config=config)
   labels = steps.label_spec(config)
   compiled = compilation.CompiledSteps(
@@ -135,8 +136,11 @@ def train_and_evaluate(
       ),
   )
   compiled.start(compilation.step_keys(plan, start, last))
-  if start:
-    state = ckpt.restore(state, start)
+  restored, state = ckpt.restore_latest_readable(state)
+  if restored is not None:
+    if restored != start:
+      start = restored
+      compiled.start(compilation.step_keys(plan, start, last))
     logging.info("Resumed from the checkpoint at step %d.", start)
   elif config.train.init_from:
     params, rest = checkpointing.load_init_params(config, state["params"], state["rest"], mesh)

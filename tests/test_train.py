@@ -336,6 +336,31 @@ def test_restore_onto_four_devices(reference, cache, tmp_path):
   assert_same(resumed["params"], uninterrupted["params"], exact=False, rtol=1e-4, atol=1e-5)
 
 
+def test_damaged_latest_checkpoint_resumes_from_the_one_before(reference, cache, tmp_path):
+  """The newest checkpoint (16) has a truncated array file: the run warns, moves it
+  aside, resumes from 12 and ends bit-identical to the undisturbed run."""
+  workdir = tmp_path / "run"
+  for step in (12, 16):
+    shutil.copytree(
+        os.path.join(reference["workdir"], "checkpoints", str(step)),
+        workdir / "checkpoints" / str(step),
+    )
+  data = max(
+      glob.glob(str(workdir / "checkpoints" / "16" / "default" / "ocdbt.process_0" / "d" / "*")),
+      key=os.path.getsize,
+  )
+  os.truncate(data, os.path.getsize(data) // 2)
+  summary = train.train_and_evaluate(tiny_config(cache), str(workdir), evaluate_at_end=False)
+  assert summary["start_step"] == 12
+  assert [p.name.split("-")[0] for p in (tmp_path / "run" / "checkpoints_damaged").iterdir()] == [
+      "16"
+  ]
+  step, resumed = saved(str(workdir))
+  _, uninterrupted = saved(reference["workdir"], step)
+  assert step == reference["summary"]["final_step"]
+  assert_same(resumed, uninterrupted, exact=True)
+
+
 def test_nonfinite_loss_stops_with_last_good_checkpoint(cache, tmp_path):
   workdir = str(tmp_path / "run")
   with pytest.raises(train.NonFiniteLossError, match="loss is"):
