@@ -21,8 +21,8 @@ motions performed in sequence by a striped actor among plain distractors, under 
 drifting camera. Telling the classes apart needs the temporal order over the whole clip
 and the stripes that a half-size crop blurs, which is what multigrid's coarse shapes take
 away. The model is the demo's stride-8 SlowFast (`configs/demo_stride8_pool.py`); the
-dataset is larger, so that its test split resolves a tenth of a point. Measured results:
-`benchmarks/RESULTS.md` §7 and `benchmarks/results/multigrid_speedup_composite.*`.
+dataset is larger, so that its test split resolves a tenth of a point. Not tuned yet: the
+network as configured here does not learn this task (`benchmarks/RESULTS.md` §7).
 """
 
 from mgjax import config as config_lib

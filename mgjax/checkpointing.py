@@ -28,10 +28,12 @@ damaged one is moved aside, never deleted, and the one before it is restored.
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
 import os
 import time
-from typing import Any
+from typing import Any, Iterator
 import zlib
 
 from absl import logging
@@ -89,7 +91,34 @@ _STEP_METADATA = "_CHECKPOINT_METADATA"
 
 
 class CheckpointError(RuntimeError):
-  """No checkpoint of a run that has checkpoints can be read."""
+  """No checkpoint of a run that has checkpoints can be read, or one cannot be written."""
+
+
+def _disk_full(error: BaseException) -> bool:
+  """Whether `error` (or what caused it) says the filesystem is full."""
+  seen = set()
+  while error is not None and id(error) not in seen:
+    seen.add(id(error))
+    if isinstance(error, OSError) and error.errno == errno.ENOSPC:
+      return True
+    if "No space left on device" in str(error) or "ENOSPC" in str(error):
+      return True
+    error = error.__cause__ or error.__context__
+  return False
+
+
+def _filesystem(path: epath.Path) -> str:
+  """The mount point of a local path with its free and total space, or the path."""
+  local = os.path.realpath(os.fspath(path))
+  if not os.path.exists(os.path.dirname(local)):
+    return str(path)  # Not a local path (gs://...).
+  while not os.path.ismount(local):
+    local = os.path.dirname(local)
+  stats = os.statvfs(local)
+  free, total = stats.f_bavail * stats.f_frsize, stats.f_blocks * stats.f_frsize
+  return (
+      f"the filesystem mounted at {local} ({free / 2**20:.1f} MiB free of {total / 2**20:.1f} MiB)"
+  )
 
 
 def _file_checksums(directory: epath.Path) -> dict[str, list[int]]:
@@ -156,6 +185,7 @@ class Checkpointer:
   def __init__(self, directory: str, keep: int):
     self.directory = epath.Path(directory)
     self._saving: int | None = None  # The step of the save in flight.
+    self._failed = False  # A save failed and was reported.
     self.manager = ocp.CheckpointManager(
         directory,
         options=ocp.CheckpointManagerOptions(
@@ -179,12 +209,38 @@ class Checkpointer:
     return self.manager.latest_step()
 
   def save(self, step: int, state: Any) -> None:
-    """Starts an asynchronous save of `state` at `step` (no-op if it exists)."""
+    """Starts an asynchronous save of `state` at `step` (no-op if it exists).
+
+    Raises:
+      CheckpointError: this or the previous save found the filesystem full.
+    """
     if step in self.manager.all_steps():
       return
-    self.manager.wait_until_finished()  # One save in flight: `_saving` names it.
-    self._saving = step
-    self.manager.save(step, args=ocp.args.StandardSave(to_savable(state)), force=True)
+    with self._reporting_disk_full():
+      self.manager.wait_until_finished()  # One save in flight: `_saving` names it.
+      self._saving = step
+      self.manager.save(step, args=ocp.args.StandardSave(to_savable(state)), force=True)
+
+  @contextlib.contextmanager
+  def _reporting_disk_full(self) -> Iterator[None]:
+    """Turns a full filesystem during a save into one clear error (raised once)."""
+    try:
+      yield
+    except Exception as e:  # pylint: disable=broad-except  # orbax and tensorstore's errors.
+      if not _disk_full(e):
+        raise
+      self._failed = True
+      good = [s for s in self.manager.all_steps() if s != self._saving]
+      raise CheckpointError(
+          f"The checkpoint of step {self._saving} could not be written to {self.directory}: "
+          f"no space left on {_filesystem(self.directory)}. "
+          + (
+              f"The checkpoint at step {max(good)} is intact; free space and relaunch the "
+              "same command to resume from it."
+              if good
+              else "No checkpoint was written before it."
+          )
+      ) from e
 
   def restore(self, state_like: Any, step: int | None = None) -> Any:
     """Restores `step` (default: the latest) onto the shardings of `state_like`.
@@ -260,11 +316,23 @@ class Checkpointer:
 
   def wait(self) -> None:
     """Blocks until pending saves are on disk."""
-    self.manager.wait_until_finished()
+    with self._reporting_disk_full():
+      self.manager.wait_until_finished()
 
   def close(self) -> None:
-    self.manager.wait_until_finished()
-    self.manager.close()
+    """Waits for pending saves and closes; a failed save is raised once, not again here."""
+    reported = self._failed
+    try:
+      self.wait()
+    except CheckpointError:
+      if not reported:
+        raise
+    finally:
+      try:
+        self.manager.close()
+      except Exception:  # pylint: disable=broad-except
+        if not self._failed:
+          raise
 
 
 def restore_on_one_device(directory: str, step: int | None = None) -> tuple[int | None, Any]:

@@ -42,6 +42,7 @@ import jax
 from ml_collections import config_flags
 import tensorflow as tf
 
+from mgjax import checkpointing
 from mgjax import config as config_lib
 from mgjax import evaluate
 from mgjax import logs
@@ -122,9 +123,12 @@ def main(argv):
     result = evaluate.evaluate_checkpoint(config, workdir, _STEP.value)
     print(json.dumps(result["metrics"], indent=1))
     return
-  summary = train.train_and_evaluate(
-      config, workdir, evaluate_at_end=_MODE.value == "train_and_eval"
-  )
+  try:
+    summary = train.train_and_evaluate(
+        config, workdir, evaluate_at_end=_MODE.value == "train_and_eval"
+    )
+  except checkpointing.CheckpointError as e:  # Its message says what to do; no traceback.
+    sys.exit(f"error: {e}")
   if jax.process_index() == 0:
     print_summary(summary, workdir, config.reference)
 

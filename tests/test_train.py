@@ -99,6 +99,27 @@ def run_main(cache, workdir, *extra, kill_at=None, **overrides):
   )
 
 
+def run_mains_at_once(argvs, devices):
+  """Starts `python -m mgjax.main` once per argv, all at once, each process with
+  `devices` CPU devices; checks that every one succeeds and returns their outputs."""
+  environ = dict(os.environ, XLA_FLAGS=conftest.xla_flags(devices))
+  procs = [
+      subprocess.Popen(
+          [sys.executable, "-m", "mgjax.main", *argv],
+          cwd=REPO,
+          env=environ,
+          stdout=subprocess.PIPE,
+          stderr=subprocess.STDOUT,
+          text=True,
+      )
+      for argv in argvs
+  ]
+  outs = [p.communicate(timeout=900)[0] for p in procs]
+  for p, out in zip(procs, outs):
+    assert p.returncode == 0, out[-3000:]
+  return outs
+
+
 def saved(workdir, step=None):
   """The saved train state of a workdir's checkpoint (default: latest), written on
   any number of devices and processes."""
@@ -361,6 +382,48 @@ def test_damaged_latest_checkpoint_resumes_from_the_one_before(reference, cache,
   assert_same(resumed, uninterrupted, exact=True)
 
 
+def test_full_disk_during_a_save_stops_clearly_and_resumes_exactly(reference, cache, tmp_path):
+  """Checkpoints on a small tmpfs that a ballast file fills after two of them: the run
+  stops with an error naming the filesystem, the last good checkpoint stays intact, and
+  once the ballast is deleted a relaunch resumes and ends bit-identical."""
+  one = sum(  # A checkpoint's footprint on tmpfs (whole pages), with room for its list.
+      -(-os.path.getsize(os.path.join(root, f)) // 4096) * 4096 + 4096
+      for root, _, files in os.walk(os.path.join(reference["workdir"], "checkpoints", "4"))
+      for f in files
+  )
+  workdir, disk = tmp_path / "run", tmp_path / "disk"
+  workdir.mkdir()
+  disk.mkdir()
+  size = 16 * 2**20
+  subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(disk)], check=True)
+  try:
+    (disk / "checkpoints").mkdir()
+    os.symlink(disk / "checkpoints", workdir / "checkpoints")
+    with open(disk / "ballast", "wb") as f:
+      f.write(b"\0" * (size - int(2.5 * one)))
+    failed = run_main(cache, workdir, "--mode=train")
+    assert failed.returncode == 1, failed.stderr[-3000:]
+    assert f"no space left on the filesystem mounted at {disk}" in failed.stderr, failed.stderr[
+        -3000:
+    ]
+    # One line says it all (orbax also logs its writer thread's traceback).
+    assert "\nerror: The checkpoint of step" in failed.stderr
+    steps_left = sorted(int(p.name) for p in (disk / "checkpoints").iterdir() if p.name.isdigit())
+    assert steps_left, "the disk was full before the first save"
+    good = steps_left[-1]
+    assert f"The checkpoint at step {good} is intact" in failed.stderr
+    assert checkpointing.damage(disk / "checkpoints" / str(good)) is None
+    os.remove(disk / "ballast")
+    summary = train.train_and_evaluate(tiny_config(cache), str(workdir), evaluate_at_end=False)
+    assert summary["start_step"] == good
+    step, resumed = saved(str(workdir))
+    _, uninterrupted = saved(reference["workdir"], step)
+    assert step == reference["summary"]["final_step"]
+    assert_same(resumed, uninterrupted, exact=True)
+  finally:
+    subprocess.run(["umount", "-l", str(disk)], check=False)
+
+
 def test_nonfinite_loss_stops_with_last_good_checkpoint(cache, tmp_path):
   workdir = str(tmp_path / "run")
   with pytest.raises(train.NonFiniteLossError, match="loss is"):
@@ -422,6 +485,28 @@ def test_init_from_checkpoint_reinitialises_a_different_head(reference, cache):
     assert means and all(np.array_equal(np.asarray(stats[k]), ref_stats[k]) for k in means)
 
 
+def test_two_runs_started_at_once_share_fresh_caches_safely(reference, tmp_path):
+  """Two runs start together on one empty dataset cache and one empty executable cache:
+  both build, compile, store and load concurrently, finish, and end where the reference
+  run (made alone) was at the same step."""
+  shared = tmp_path / "shared"
+  run_mains_at_once(
+      [
+          [f"--workdir={tmp_path / f'run{i}'}", "--mode=train", *flags_of(shared)]
+          + ["--config.train.max_steps=5"]
+          for i in range(2)
+      ],
+      devices=8,
+  )
+  assert len(glob.glob(str(shared / "data" / "synthetic-*" / "DONE"))) == 1
+  assert glob.glob(str(shared / "xla" / "steps" / "*.exe"))
+  _, alone = saved(reference["workdir"], 5)
+  for i in range(2):
+    step, state = saved(str(tmp_path / f"run{i}"))
+    assert step == 5
+    assert_same(state, alone, exact=True)
+
+
 def test_two_processes_equal_one_process(reference, cache, tmp_path):
   """2 processes x 4 CPU devices (jax.distributed on loopback) train like 1 x 8."""
   import socket  # pylint: disable=g-import-not-at-top
@@ -430,31 +515,14 @@ def test_two_processes_equal_one_process(reference, cache, tmp_path):
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
   workdir = tmp_path / "run"
-  environ = dict(os.environ, XLA_FLAGS=conftest.xla_flags(4))
-  procs = [
-      subprocess.Popen(
-          [
-              sys.executable,
-              "-m",
-              "mgjax.main",
-              f"--workdir={workdir}",
-              *flags_of(cache),
-              "--config.train.max_steps=5",
-              f"--coordinator_address=127.0.0.1:{port}",
-              "--num_processes=2",
-              f"--process_id={i}",
-          ],
-          cwd=REPO,
-          env=environ,
-          stdout=subprocess.PIPE,
-          stderr=subprocess.STDOUT,
-          text=True,
-      )
-      for i in range(2)
-  ]
-  outs = [p.communicate(timeout=600)[0] for p in procs]
-  for p, out in zip(procs, outs):
-    assert p.returncode == 0, out[-3000:]
+  outs = run_mains_at_once(
+      [
+          [f"--workdir={workdir}", *flags_of(cache), "--config.train.max_steps=5"]
+          + [f"--coordinator_address=127.0.0.1:{port}", "--num_processes=2", f"--process_id={i}"]
+          for i in range(2)
+      ],
+      devices=4,
+  )
   assert "JAX process 1/2, 8 devices (4 local)" in outs[1]
   step, two = saved(str(workdir))
   assert step == 5
