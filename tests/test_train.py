@@ -395,7 +395,13 @@ def test_full_disk_during_a_save_stops_clearly_and_resumes_exactly(reference, ca
   workdir.mkdir()
   disk.mkdir()
   size = 16 * 2**20
-  subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(disk)], check=True)
+  mount = subprocess.run(
+      ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(disk)],
+      capture_output=True,
+      text=True,
+  )
+  if mount.returncode:  # CI and development machines run as root; elsewhere say why.
+    pytest.skip(f"needs a size-limited tmpfs (root): mount said {mount.stderr.strip()}")
   try:
     (disk / "checkpoints").mkdir()
     os.symlink(disk / "checkpoints", workdir / "checkpoints")
