@@ -394,7 +394,7 @@ def test_full_disk_during_a_save_stops_clearly_and_resumes_exactly(reference, ca
   workdir, disk = tmp_path / "run", tmp_path / "disk"
   workdir.mkdir()
   disk.mkdir()
-  size = 16 * 2**20
+  size = 256 * 2**20  # Room for the rest of the run once the ballast is gone.
   mount = subprocess.run(
       ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(disk)],
       capture_output=True,
