@@ -320,17 +320,14 @@ class Checkpointer:
       self.manager.wait_until_finished()
 
   def close(self) -> None:
-    """Waits for pending saves and closes; a failed save is raised once, not again here."""
-    reported = self._failed
+    """Waits for pending saves and closes; a failed save was raised once, not again here."""
     try:
-      self.wait()
-    except CheckpointError:
-      if not reported:
-        raise
+      if not self._failed:
+        self.wait()
     finally:
       try:
         self.manager.close()
-      except Exception:  # pylint: disable=broad-except
+      except Exception:  # pylint: disable=broad-except  # orbax repeats the failed save's error.
         if not self._failed:
           raise
 
