@@ -314,26 +314,37 @@ def test_sigkill_and_resume_is_bit_identical(reference, cache, tmp_path, kill_at
 def test_sigterm_saves_and_exits_cleanly(cache, tmp_path):
   workdir = tmp_path / "run"
   environ = dict(os.environ, XLA_FLAGS=conftest.xla_flags())
-  proc = subprocess.Popen(
-      [
-          sys.executable,
-          "-m",
-          "mgjax.main",
-          f"--workdir={workdir}",
-          "--mode=train",
-          *flags_of(cache),
-      ],
-      cwd=REPO,
-      env=environ,
-      stdout=subprocess.PIPE,
-      stderr=subprocess.STDOUT,
-      text=True,
-  )
-  deadline = time.time() + 300
-  while not (workdir / "checkpoints" / "4").exists() and time.time() < deadline:
-    time.sleep(0.2)
-  proc.send_signal(signal.SIGTERM)
-  out, _ = proc.communicate(timeout=300)
+  log = tmp_path / "main.log"  # A file, not a pipe that nobody reads until the end.
+  with open(log, "w") as out:
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "mgjax.main",
+            f"--workdir={workdir}",
+            "--mode=train",
+            *flags_of(cache),
+        ],
+        cwd=REPO,
+        env=environ,
+        stdout=out,
+        stderr=subprocess.STDOUT,
+    )
+  try:
+    # The event is the checkpoint of step 4; the limit only ends a hung test.
+    deadline = time.monotonic() + 900
+    while not (workdir / "checkpoints" / "4").exists():
+      assert (
+          proc.poll() is None
+      ), f"exited before its checkpoint of step 4: {log.read_text()[-3000:]}"
+      assert time.monotonic() < deadline, "no checkpoint of step 4 after 900 s"
+      time.sleep(0.2)
+    proc.send_signal(signal.SIGTERM)
+    proc.wait(timeout=900)
+  finally:
+    if proc.poll() is None:
+      proc.kill()
+  out = log.read_text()
   assert proc.returncode == 0, out[-3000:]
   assert "SIGTERM" in out
   step, _ = saved(str(workdir))
