@@ -273,7 +273,7 @@ class Job:
         self.trainers,
     )
 
-  def restart_trainers(self, survivor: subprocess.Popen, **kw) -> str:
+  def restart_trainers(self, survivor: subprocess.Popen) -> str:
     """Restarts the whole job after one trainer died: gives the survivor
     `SURVIVOR_GRACE_S` to end by itself, kills it otherwise, launches both again.
 
@@ -287,7 +287,7 @@ class Job:
     except ChaosError:
       self.kill(survivor)
       ended = f"still running after {SURVIVOR_GRACE_S:.0f} s, killed"
-    self.start_trainers(**kw)
+    self.start_trainers()
     return ended
 
   def local_steps(self) -> list[int]:
