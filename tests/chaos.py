@@ -128,7 +128,7 @@ SIZES = {
 
 
 class ChaosError(RuntimeError):
-  """A wait ran out, or a process failed where it must not."""
+  """A process failed where it must not."""
 
 
 def free_port() -> int:
@@ -143,20 +143,14 @@ def wait_for(
     procs: Sequence[subprocess.Popen] = (),
     deadline_s: float = DEADLINE_S,
 ) -> None:
-  """Polls `predicate` until it holds.
-
-  Raises:
-    ChaosError: one of `procs` exited first, or `deadline_s` passed; the message says
-      what was awaited.
-  """
-  end = time.monotonic() + deadline_s
-  while not predicate():
-    for p in procs:
-      if p.poll() is not None:
-        raise ChaosError(f"waiting for {what}: {_name(p)} exited with {p.returncode} first")
-    if time.monotonic() > end:
-      raise ChaosError(f"waiting for {what}: not there after {deadline_s:.0f} s")
-    time.sleep(0.1)
+  """`conftest.wait_for` with the chaos job's limit, naming processes by their role."""
+  conftest.wait_for(
+      predicate,
+      what,
+      procs,
+      deadline_s,
+      lambda p: f"{_name(p)} exited with {p.returncode} first",
+  )
 
 
 def _name(p: subprocess.Popen) -> str:
@@ -284,7 +278,7 @@ class Job:
     try:
       wait_for(lambda: survivor.poll() is not None, "the survivor", deadline_s=SURVIVOR_GRACE_S)
       ended = f"exited by itself with {survivor.returncode} after {time.monotonic() - start:.0f} s"
-    except ChaosError:
+    except conftest.WaitError:
       self.kill(survivor)
       ended = f"still running after {SURVIVOR_GRACE_S:.0f} s, killed"
     self.start_trainers()
@@ -392,7 +386,7 @@ def run(
           what = run_case(case, job)
         step, state = final_state(job.workdir)
         same = ref_step is None or (step == ref_step and identical(state, ref_state))
-      except ChaosError as e:
+      except (ChaosError, conftest.WaitError) as e:
         what, same = f"FAILED: {e}", False
       finally:
         job.close()

@@ -41,6 +41,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
 
 import pathlib  # pylint: disable=g-import-not-at-top,g-bad-import-order
+import subprocess  # pylint: disable=g-import-not-at-top,g-bad-import-order
+import time  # pylint: disable=g-import-not-at-top,g-bad-import-order
+from typing import Callable, Sequence  # pylint: disable=g-import-not-at-top,g-bad-import-order
 
 from absl import logging  # pylint: disable=g-import-not-at-top,g-bad-import-order
 import pytest  # pylint: disable=g-import-not-at-top,g-bad-import-order
@@ -57,6 +60,46 @@ def load_config(path: os.PathLike):
   module = importlib.util.module_from_spec(spec)
   spec.loader.exec_module(module)
   return module.get_config()
+
+
+class WaitError(RuntimeError):
+  """What a wait was for did not come: a process it watched exited first, or its limit passed."""
+
+
+def _exited(p: subprocess.Popen) -> str:
+  return f"{p.args!r} exited with {p.returncode} first"
+
+
+def wait_for(
+    predicate: Callable[[], bool],
+    what: str,
+    procs: Sequence[subprocess.Popen] = (),
+    limit_s: float = 300.0,
+    describe: Callable[[subprocess.Popen], str] = _exited,
+) -> None:
+  """Polls `predicate` until it holds: the one way tests wait for another process.
+
+  The event ends the wait. The limit only ends a hung test, so it is generous: these
+  machines are shared, and a 180 s limit ran out at load 4 on 2 cores.
+
+  Args:
+    predicate: the event.
+    what: the event in words, for the error.
+    procs: processes whose exit ends the wait early, with an error.
+    limit_s: seconds before giving up.
+    describe: what the error says of a process that exited first (its log, say).
+
+  Raises:
+    WaitError: a process of `procs` exited first, or `limit_s` passed.
+  """
+  end = time.monotonic() + limit_s
+  while not predicate():
+    for p in procs:
+      if p.poll() is not None:
+        raise WaitError(f"waiting for {what}: {describe(p)}")
+    if time.monotonic() > end:
+      raise WaitError(f"waiting for {what}: not there after {limit_s:.0f} s")
+    time.sleep(0.1)
 
 
 @pytest.fixture(autouse=True)

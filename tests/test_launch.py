@@ -29,8 +29,8 @@ import signal
 import stat
 import subprocess
 import sys
-import time
 
+import conftest
 import pytest
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
@@ -627,18 +627,6 @@ def test_preemptible_loop_watches_a_trainer_that_is_already_running(fake):
 # ---------------------------------------------------------------------------
 
 
-def _wait_for(predicate, what, limit=300.0, proc=None):
-  """Polls until `predicate` holds. The limit only ends a hung test: it is generous,
-  since these machines are shared (a 180 s limit ran out at load 4 on 2 cores)."""
-  deadline = time.monotonic() + limit
-  while not predicate():
-    assert time.monotonic() < deadline, f"gave up waiting for {what}"
-    assert (
-        proc is None or proc.poll() is None
-    ), f"exited while waiting for {what}: {proc.communicate()}"
-    time.sleep(0.05)
-
-
 def _trainer_started(run_dir):
   """Whether the fake trainer has installed its SIGTERM handler.
 
@@ -670,7 +658,7 @@ def test_worker_detaches_records_exit_code_and_stops_with_sigterm(tmp_path):
   assert status() == "mgjax-status: none"
   started = worker("start", "bash", "-c", "echo from-the-trainer; exit 3")
   assert started.returncode == 0 and "mgjax-started" in started.stdout
-  _wait_for(lambda: status() == "mgjax-status: exited:3", "exit code 3")
+  conftest.wait_for(lambda: status() == "mgjax-status: exited:3", "exit code 3")
   assert "from-the-trainer" in (run_dir / "train.log").read_text()
 
   # A trainer that checkpoints on SIGTERM, as mgjax.main does.
@@ -683,7 +671,7 @@ def test_worker_detaches_records_exit_code_and_stops_with_sigterm(tmp_path):
       "time.sleep(600)\n"  # Ended by the test's signal long before.
   )
   worker("start", sys.executable, "-c", trainer)
-  _wait_for(lambda: _trainer_started(run_dir), "the trainer")
+  conftest.wait_for(lambda: _trainer_started(run_dir), "the trainer")
   assert status() == "mgjax-status: running"
   again = worker("start", "true")
   assert again.returncode == 3 and "already running" in again.stderr
@@ -711,11 +699,11 @@ def test_worker_wrapper_survives_sigterm_to_its_session(tmp_path):
       capture_output=True,
       timeout=300,
   )
-  _wait_for(lambda: _trainer_started(run_dir), "the trainer")
+  conftest.wait_for(lambda: _trainer_started(run_dir), "the trainer")
   pid = int((run_dir / "train.pid").read_text())
   # Like a VM shutdown: SIGTERM to the whole session (wrapper and trainer).
   os.killpg(os.getpgid(pid), signal.SIGTERM)
-  _wait_for(
+  conftest.wait_for(
       lambda: (run_dir / "train.rc").exists() and (run_dir / "train.rc").read_text().strip() == "7",
       "the exit code",
   )
@@ -877,7 +865,7 @@ def test_slurm_script_checkpoints_and_requeues_at_the_time_limit(fake, tmp_path)
       text=True,
   )
   try:
-    _wait_for(started.exists, "srun", proc=proc)
+    conftest.wait_for(started.exists, "srun", [proc], describe=lambda p: str(p.communicate()))
     proc.send_signal(signal.SIGUSR1)  # What --signal=B:USR1@300 delivers.
     _, err = proc.communicate(timeout=300)
   finally:

@@ -26,7 +26,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 
 import jax
 import numpy as np
@@ -331,14 +330,13 @@ def test_sigterm_saves_and_exits_cleanly(cache, tmp_path):
         stderr=subprocess.STDOUT,
     )
   try:
-    # The event is the checkpoint of step 4; the limit only ends a hung test.
-    deadline = time.monotonic() + 900
-    while not (workdir / "checkpoints" / "4").exists():
-      assert (
-          proc.poll() is None
-      ), f"exited before its checkpoint of step 4: {log.read_text()[-3000:]}"
-      assert time.monotonic() < deadline, "no checkpoint of step 4 after 900 s"
-      time.sleep(0.2)
+    conftest.wait_for(
+        (workdir / "checkpoints" / "4").exists,
+        "the checkpoint of step 4",
+        [proc],
+        limit_s=900,
+        describe=lambda p: f"exited with {p.returncode}: {log.read_text()[-3000:]}",
+    )
     proc.send_signal(signal.SIGTERM)
     proc.wait(timeout=900)
   finally:
