@@ -333,8 +333,8 @@ def main(argv: Sequence[str]) -> None:
       c.train.compile_cache_dir = cache
       run_dir = os.path.join(workdir, f"{name}_seed{seed}")
       print(f"[{name} seed {seed}] training ...", flush=True)
-      r = common.train_with_probe(c, run_dir)
-      r.pop("per_step")
+      r = common.train_run(c, run_dir)
+      r.pop("shapes")
       results[name].append(r)
       print(
           f"[{name} seed {seed}] {r['steps']} steps, {r['train_seconds']:.0f} s, top-1 "

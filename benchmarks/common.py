@@ -15,9 +15,8 @@
 
 A config flag's value with a script's defaults under the command line's
 overrides, the machine and versions a result was measured on, tables, timing
-statistics, one compiled train step per shape on random data, and `RunProbe`:
-timestamps of the trainer's phases (compiles, input waits, steps, evaluations)
-taken from outside `train.train_and_evaluate` without changing it.
+statistics, one compiled train step per shape on random data, and `train_run`: a
+whole training run with the times the trainer measured itself (its summary).
 
 Benchmarks are measurements, not tests: they print a table, write a JSON (and a
 plot) under `--outdir`, and say what they ran on. Nothing here asserts a speed.
@@ -25,7 +24,6 @@ plot) under `--outdir`, and say what they ran on. Nothing here asserts a speed.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import datetime
 import json
@@ -494,215 +492,28 @@ def bts2(key: Sequence[int]) -> int:
 
 
 # ----------------------------------------------------------------------------------------
-# Timestamps of a trainer run.
+# A trainer run.
 
 
-class StopRun(Exception):
-  """Raised by a `RunProbe`'s input after `stop_after_batches` batches."""
+def parse_shape(name: str) -> tuple[int, int, int]:
+  """(B, T, S) of the trainer's name of a shape, "BxTxS²"."""
+  b, t, s = name.rstrip("²").split("x")
+  return int(b), int(t), int(s)
 
 
-@dataclasses.dataclass
-class Eval:
-  step: int
-  start: float
-  end: float
-  metrics: dict[str, Any]
+def train_run(config, workdir: str, *, evaluate_at_end: bool = True) -> dict[str, Any]:
+  """Trains `config` from scratch in `workdir` with the real trainer.
 
-
-class RunProbe:
-  """Records when the trainer compiles, waits for data, steps and evaluates.
-
-  Inside the `with` block, `compilation.CompiledSteps.start`, `pipeline.train_dataset`,
-  `evaluate.precise_bn` and `evaluate.evaluate` are wrapped (the trainer looks them up at
-  call time), so one `train.train_and_evaluate` call is measured without changing the
-  trainer. All times are `time.perf_counter()` seconds.
-
-  Attributes:
-    steps: the trainer's `CompiledSteps` (its `log` and `waits` time each shape).
-    compile_start: when the trainer started compiling its step shapes.
-    first_step_end: when the first training step's result was ready.
-    calls: time of each request for a training batch (one per step).
-    waits: seconds each request waited for its batch.
-    evals: each evaluation (precise BN + multi-view eval): step, start, end, metrics.
-  """
-
-  def __init__(self, stop_after_batches: int = 0):
-    """
-    Args:
-      stop_after_batches: end the run (`StopRun` from the input) when this many
-        batches were taken (0 = never): measures a start-up without training on.
-    """
-    self.stop_after_batches = stop_after_batches
-    self.steps = None
-    self.compile_start: float | None = None
-    self.first_step_end: float | None = None
-    self.calls: list[float] = []
-    self.waits: list[float] = []
-    self.evals: list[Eval] = []
-    self.start = self.end = 0.0
-    self._pending_eval: float | None = None
-    self._first_step = 0
-
-  @contextlib.contextmanager
-  def attach(self):
-    import jax  # pylint: disable=g-import-not-at-top
-    from mgjax import compilation  # pylint: disable=g-import-not-at-top
-    from mgjax import evaluate as evaluate_lib  # pylint: disable=g-import-not-at-top
-    from mgjax.data import pipeline  # pylint: disable=g-import-not-at-top
-
-    probe = self
-    saved = (
-        compilation.CompiledSteps.start,
-        compilation.CompiledSteps.__call__,
-        pipeline.train_dataset,
-        evaluate_lib.precise_bn,
-        evaluate_lib.evaluate,
-    )
-    start_, call_, train_dataset, precise_bn, evaluate = saved
-
-    def start_wrapper(steps_self, keys, *args, **kwargs):
-      if probe.steps is None:
-        probe.steps, probe.compile_start = steps_self, time.perf_counter()
-      return start_(steps_self, keys, *args, **kwargs)
-
-    def call_wrapper(steps_self, *args, **kwargs):
-      out = call_(steps_self, *args, **kwargs)
-      if probe.first_step_end is None:  # Waits for the first step only.
-        jax.block_until_ready(out)
-        probe.first_step_end = time.perf_counter()
-      return out
-
-    def dataset_wrapper(config, plan, start_step=0, *args, **kwargs):
-      probe._first_step = start_step  # pylint: disable=protected-access
-      it = train_dataset(config, plan, start_step, *args, **kwargs)
-
-      def timed():
-        while True:
-          t = time.perf_counter()
-          try:
-            batch = next(it)
-          except StopIteration:
-            return
-          probe.calls.append(t)
-          probe.waits.append(time.perf_counter() - t)
-          if len(probe.calls) == probe.stop_after_batches:
-            raise StopRun()
-          yield batch
-
-      return timed()
-
-    def precise_bn_wrapper(*args, **kwargs):
-      probe._pending_eval = time.perf_counter()  # pylint: disable=protected-access
-      return precise_bn(*args, **kwargs)
-
-    def evaluate_wrapper(config, mesh, predict_fn, state, output_path=None):
-      start = probe._pending_eval or time.perf_counter()  # pylint: disable=protected-access
-      result = evaluate(config, mesh, predict_fn, state, output_path)
-      step = probe._first_step + len(probe.calls)  # pylint: disable=protected-access
-      probe.evals.append(Eval(step, start, time.perf_counter(), dict(result["metrics"])))
-      probe._pending_eval = None  # pylint: disable=protected-access
-      return result
-
-    compilation.CompiledSteps.start = start_wrapper
-    compilation.CompiledSteps.__call__ = call_wrapper
-    pipeline.train_dataset = dataset_wrapper
-    evaluate_lib.precise_bn = precise_bn_wrapper
-    evaluate_lib.evaluate = evaluate_wrapper
-    self.start = time.perf_counter()
-    try:
-      yield self
-    finally:
-      self.end = time.perf_counter()
-      compilation.CompiledSteps.start, compilation.CompiledSteps.__call__ = saved[:2]
-      pipeline.train_dataset, evaluate_lib.precise_bn, evaluate_lib.evaluate = saved[2:]
-
-  # ------------------------------------------------------------------ derived timings
-  @property
-  def compile_seconds(self) -> float:
-    """Seconds compiling or loading step shapes (on the trainer's compile thread)."""
-    return self.steps.compile_seconds if self.steps else 0.0
-
-  @property
-  def compile_wait_seconds(self) -> float:
-    """Seconds the training loop waited for step shapes to be compiled."""
-    return self.steps.wait_seconds if self.steps else 0.0
-
-  @property
-  def compiled_keys(self) -> list[tuple[int, ...]]:
-    return [entry[0] for entry in self.steps.log] if self.steps else []
-
-  @property
-  def compile_end(self) -> float:
-    """When the last step shape was ready."""
-    return (
-        max((entry[3] for entry in self.steps.log), default=self.start)
-        if self.steps
-        else self.start
-    )
-
-  @property
-  def first_step_time(self) -> float:
-    """When the first training batch was requested."""
-    return self.calls[0] if self.calls else self.end
-
-  def train_end_time(self) -> float:
-    """When the last step finished: the start of the final evaluation, else the end."""
-    if self.evals and self.evals[-1].step >= self._first_step + len(self.calls):
-      return self.evals[-1].start
-    return self.end
-
-  def eval_seconds_before(self, t: float) -> float:
-    return sum(min(e.end, t) - e.start for e in self.evals if e.start < t)
-
-  def train_seconds(self) -> float:
-    """Wall time of the training loop: first step to last, without evaluations."""
-    end = self.train_end_time()
-    return end - self.first_step_time - self.eval_seconds_before(end) - self.compile_wait_seconds
-
-  def train_seconds_at(self, t: float) -> float:
-    return t - self.first_step_time - self.eval_seconds_before(t)
-
-  def wait_fraction(self) -> float:
-    return sum(self.waits) / max(self.train_seconds(), 1e-9)
-
-  def step_intervals(self, sync_steps: Iterable[int] = ()) -> list[tuple[int, float]]:
-    """(step, seconds) per step from the batch-request times.
-
-    The trainer dispatches step k asynchronously and then waits for step k-1's
-    metrics, so the gap between the requests of batches k and k+1 is the run time of
-    step k-1 (when the input keeps up). Where the trainer waits for step j itself
-    (logging, checkpoints, segment ends, evaluations: `sync_steps`), the gap after
-    batch j holds the end of j-1 and all of j, and the next gap almost nothing: both
-    are dropped, as are gaps that contain an evaluation.
-
-    Args:
-      sync_steps: global steps after whose dispatch the trainer waited for them.
-
-    Returns:
-      (global step, seconds) for each cleanly timed step.
-    """
-    first = self._first_step
-    dropped = set()
-    for j in sync_steps:
-      dropped |= {j - first, j - first + 1}  # Indices into `calls` of the spoilt gaps.
-    out = []
-    for i in range(1, len(self.calls) - 1):
-      a, b = self.calls[i], self.calls[i + 1]
-      if i in dropped or any(e.start < b and e.end > a for e in self.evals):
-        continue
-      out.append((first + i - 1, b - a))
-    return out
-
-
-def train_with_probe(config, workdir: str, *, evaluate_at_end: bool = True) -> dict[str, Any]:
-  """Trains `config` from scratch in `workdir` with the real trainer, measured by a RunProbe.
+  Every shape is compiled before step 0: a compile beside the loop would share the
+  host's cores with the steps being timed.
 
   Returns:
-    The plan's steps, epochs, Σ B·T·S² and theoretical speedup over its baseline; the
-    training-loop seconds (compiles and evaluations excluded), compile, input-wait and
-    evaluation seconds; the accuracy curve (one point per evaluation, against training
-    seconds); the final evaluation's metrics; and (step, seconds, (B, T, S)) per timed
-    step.
+    The plan's steps, epochs, Σ B·T·S² and theoretical speedup over its baseline, and
+    what the trainer measured (`train.train_and_evaluate`'s summary): the training-loop
+    seconds (compiles and evaluations excluded), compile, input-wait and evaluation
+    seconds, the accuracy curve (one point per evaluation, against the loop's seconds),
+    the final evaluation's metrics, and per step shape [(B, T, S), steps, loop seconds,
+    input-wait seconds].
   """
   import shutil  # pylint: disable=g-import-not-at-top
   from mgjax import multigrid, train  # pylint: disable=g-import-not-at-top,multiple-imports
@@ -711,58 +522,30 @@ def train_with_probe(config, workdir: str, *, evaluate_at_end: bool = True) -> d
   plan = multigrid.Plan.from_config(pipeline.prepare(config))
   if os.path.exists(workdir):  # Never resume an earlier measurement.
     shutil.rmtree(workdir)
-  # Every shape compiled before step 0: a compile beside the loop would share the
-  # host's cores with the steps being timed.
   config = config.copy_and_resolve_references()
   config.train.background_compile = False
-  probe = RunProbe()
-  with probe.attach():
-    summary = train.train_and_evaluate(config, workdir, evaluate_at_end=evaluate_at_end)
-  table = plan.step_table()
-  shape = lambda k: (
-      int(table["batch_size"][k]),
-      int(table["num_frames"][k]),
-      int(table["crop_size"][k]),
-  )
-  curve = [
-      dict(
-          step=e.step,
-          train_seconds=probe.train_seconds_at(e.start),
-          epoch=float(table["epoch"][min(e.step, plan.num_steps - 1)]),
-          **{k: v for k, v in e.metrics.items() if k in ("top1", "top5", "mAP")},
-      )
-      for e in probe.evals
-  ]
+  summary = train.train_and_evaluate(config, workdir, evaluate_at_end=evaluate_at_end)
   return dict(
       steps=plan.num_steps,
       epochs=plan.max_epoch,
       cost=plan.cost,
       theoretical_speedup=plan.baseline.cost / plan.cost,
       iteration_speedup=plan.baseline.num_steps / plan.num_steps,
-      train_seconds=probe.train_seconds(),
-      compile_seconds=probe.compile_seconds,
-      compiled_shapes=len(probe.compiled_keys),
-      wait_seconds=sum(probe.waits),
-      wait_fraction=probe.wait_fraction(),
-      eval_seconds=sum(e.end - e.start for e in probe.evals),
-      total_seconds=probe.end - probe.start,
-      clips=int(sum(table["batch_size"])),
+      train_seconds=summary["train_seconds"],
+      compile_seconds=summary["compile_seconds"],
+      compiled_shapes=summary["compiled_shapes"],
+      wait_seconds=summary["input_wait_seconds"],
+      wait_fraction=summary["input_wait_seconds"] / max(summary["train_seconds"], 1e-9),
+      eval_seconds=summary["eval_seconds"] + summary["precise_bn_seconds"],
+      total_seconds=summary["total_seconds"],
+      clips=int(sum(plan.step_table()["batch_size"])),
       final=dict(summary.get("eval", {})),
-      curve=curve,
-      per_step=[
-          (k, dt, shape(k)) for k, dt in probe.step_intervals(_sync_steps(config, plan, probe))
+      curve=summary["evals"],
+      shapes=[
+          [parse_shape(k), v["steps"], v["seconds"], v["input_wait_seconds"]]
+          for k, v in summary["shapes"].items()
       ],
   )
-
-
-def _sync_steps(config, plan, probe: RunProbe) -> set[int]:
-  """Steps after which the trainer waits for the device (see `RunProbe.step_intervals`)."""
-  t = config.train
-  done = range(1, plan.num_steps + 1)
-  sync = {d - 1 for d in done if d % t.log_every_steps == 0 or d % t.checkpoint_every_steps == 0}
-  sync |= {s.first_step + s.num_steps - 1 for s in plan.segments}
-  sync |= {e.step - 1 for e in probe.evals}
-  return sync
 
 
 def paired_interval(

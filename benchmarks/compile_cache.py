@@ -40,6 +40,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import tempfile
 import time
 from typing import Any, Sequence
@@ -89,8 +90,6 @@ OPTION_SETS = {
     "no expensive LLVM passes": {"xla_llvm_disable_expensive_passes": True},
     "codegen split 4": {"xla_cpu_parallel_codegen_split_count": 4},
 }
-# Stopped at the second batch request, after step 0 ran (`RunProbe.first_step_end`).
-_STOP_AFTER_BATCHES = 2
 
 
 def plan_keys(config) -> list[tuple[int, int, int, int]]:
@@ -186,27 +185,30 @@ def child() -> None:
   common.hide_accelerators_from_tf()
   from mgjax import train  # pylint: disable=g-import-not-at-top
 
+  def stop_after_the_first_step(done: int) -> None:
+    if done == 1:  # As a preemption would: the trainer saves and returns at this step.
+      os.kill(os.getpid(), signal.SIGTERM)
+
   imported = time.time()
-  probe = common.RunProbe(stop_after_batches=_STOP_AFTER_BATCHES)
-  try:
-    with probe.attach():
-      train.train_and_evaluate(_CONFIG.value, _CHILD_WORKDIR.value, evaluate_at_end=False)
-  except common.StopRun:
-    pass
-  wall = lambda t: t + time.time() - time.perf_counter() - _PROCESS_START
-  log = probe.steps.log
+  summary = train.train_and_evaluate(
+      _CONFIG.value,
+      _CHILD_WORKDIR.value,
+      evaluate_at_end=False,
+      hooks=[stop_after_the_first_step],
+  )
+  marks = {k: imported - _PROCESS_START + v for k, v in summary["marks"].items()}
   common.write_json(
       _CHILD_JSON.value,
       dict(
           imports=imported - _PROCESS_START,
-          until_compile=wall(probe.compile_start),
-          compile=probe.compile_seconds,
-          compile_wait=probe.compile_wait_seconds,
-          until_training=wall(probe.first_step_time),
-          until_first_step_end=wall(probe.first_step_end),
+          until_compile=marks["compile_start"],
+          compile=summary["compile_seconds"],
+          compile_wait=summary["compile_wait_seconds"],
+          until_training=marks["loop_start"],
+          until_first_step_end=marks["first_step"],
           process_start=_PROCESS_START,
-          shapes=len(log),
-          loaded=sum(source == "loaded" for _, source, _, _ in log),
+          shapes=summary["compiled_shapes"],
+          loaded=summary["loaded_shapes"],
       ),
   )
 

@@ -28,7 +28,7 @@ cycle only, the short cycle only, a single long cycle and the cosine LR (1.5x th
 as the paper's budget rule).
 
 For each run it reports the plan's steps and Σ B·T·S², the training-loop wall time
-(compiles and evaluations excluded, measured by `common.RunProbe`), the measured speedup
+(compiles and evaluations excluded, as the trainer measures it), the measured speedup
 over the baseline of the same seed and its ratio to the plan's theoretical speedup,
 compile time, the input wait and the final multi-view accuracy on the test split; the
 means and spreads over seeds; each final model's accuracy at other test crops (0.5x-2x
@@ -256,7 +256,14 @@ def load_finished(
         flush=True,
     )
     return None
-  result["per_step"] = [(k, dt, tuple(shape)) for k, dt, shape in result["per_step"]]
+  if "per_step" in result:  # Measured before the trainer timed its shapes: converted once.
+    by_shape: dict[tuple[int, int, int], list] = {}
+    for _, dt, shape in result.pop("per_step"):
+      entry = by_shape.setdefault(tuple(shape), [tuple(shape), 0, 0.0, 0.0])
+      entry[1] += 1
+      entry[2] += dt
+    result["shapes"] = list(by_shape.values())
+  result["shapes"] = [[tuple(shape), *rest] for shape, *rest in result["shapes"]]
   if crops:
     if sorted(int(c) for c in result.get("crops", {})) != sorted(crops):
       print(f"[{name} seed {seed}] its finished run was swept over other crops; training again.")
@@ -274,7 +281,7 @@ def run_variant(
     info: dict[str, Any],
     saved: list[dict[str, Any]],
 ) -> dict[str, Any]:
-  """Trains one variant with the real trainer, measured by `common.train_with_probe`.
+  """Trains one variant with the real trainer (`common.train_run`).
 
   Reuses the measurement of a finished run with the same settings in `saved` (the
   results of `--reuse_from`) instead.
@@ -290,7 +297,7 @@ def run_variant(
     )
     return result
   print(f"[{name} seed {seed}] training ...", flush=True)
-  result = common.train_with_probe(config, workdir)
+  result = common.train_run(config, workdir)
   final = result["final"]
   result.update(
       name=name,
@@ -324,40 +331,40 @@ def fmt_pct(x) -> str:
 
 
 def shape_table(results: list[dict[str, Any]]) -> tuple[str, dict[tuple[int, int, int], float]]:
-  """Median step time per shape over all runs, per B·T·S² relative to the base shape."""
-  import numpy as np  # pylint: disable=g-import-not-at-top
-
-  by_shape: dict[tuple[int, int, int], list[float]] = {}
+  """Mean step time per shape over all runs, per B·T·S² relative to the base shape."""
+  steps: dict[tuple[int, int, int], int] = {}
+  seconds: dict[tuple[int, int, int], float] = {}
   for r in results:
-    for _, dt, shape in r["per_step"]:
-      by_shape.setdefault(shape, []).append(dt)
-  medians = {s: float(np.median(v)) for s, v in by_shape.items()}
-  base = max(medians, key=lambda s: (s[1], s[2], -s[0])) if medians else None  # Largest T, S.
+    for shape, n, secs, _ in r["shapes"]:
+      steps[shape] = steps.get(shape, 0) + n
+      seconds[shape] = seconds.get(shape, 0.0) + secs
+  means = {s: seconds[s] / steps[s] for s in steps if steps[s]}
+  base = max(means, key=lambda s: (s[1], s[2], -s[0])) if means else None  # Largest T, S.
   rows = []
-  for s in sorted(medians, key=lambda s: (s[1], s[2], -s[0])):
-    rate = medians[s] / common.bts2(s) * 1e6
-    rel = rate / (medians[base] / common.bts2(base) * 1e6)
+  for s in sorted(means, key=lambda s: (s[1], s[2], -s[0])):
+    rate = means[s] / common.bts2(s) * 1e6
+    rel = rate / (means[base] / common.bts2(base) * 1e6)
     rows.append(
         (
             f"{s[0]}x{s[1]}x{s[2]}²",
-            len(by_shape[s]),
-            1e3 * medians[s],
+            steps[s],
+            1e3 * means[s],
             f"{common.bts2(s):.3g}",
             rate * 1e3,
             rel,
-            s[0] / medians[s],
+            s[0] / means[s],
         )
     )
   head = (
       "shape BxTxS²",
-      "steps timed",
-      "median ms/step",
+      "steps",
+      "mean ms/step",
       "B·T·S²",
       "ns per B·T·S²",
       "rel. to base",
       "clips/s",
   )
-  return common.markdown_table(head, rows), medians
+  return common.markdown_table(head, rows), means
 
 
 def isolated_base_step(config, steps: int = 3) -> float:
@@ -372,25 +379,22 @@ def isolated_base_step(config, steps: int = 3) -> float:
   return common.Stats.of(bench.time_steps(key, steps + 1)[1:]).median
 
 
-def time_budget(result: dict[str, Any], base: dict[str, Any], medians) -> str:
+def time_budget(result: dict[str, Any], base: dict[str, Any], means) -> str:
   """Where the multigrid run's time goes relative to the theoretical speedup."""
-  base_shape = max(medians, key=lambda s: (s[1], s[2], -s[0]))
-  rate = medians[base_shape] / common.bts2(base_shape)  # Seconds per B·T·S² at the base shape.
+  base_shape = max(means, key=lambda s: (s[1], s[2], -s[0]))
+  rate = means[base_shape] / common.bts2(base_shape)  # Seconds per B·T·S² at the base shape.
   ideal = base["train_seconds"] / result["theoretical_speedup"]
-  shape_excess = 0.0
-  for _, dt, shape in result["per_step"]:
-    shape_excess += medians.get(shape, dt) - rate * common.bts2(shape)
-  timed = {k for k, _, _ in result["per_step"]}
-  untimed = result["steps"] - len(timed)
-  shape_excess *= result["steps"] / max(len(timed), 1)  # Steps whose gap was not measured.
+  shape_excess = sum(n * (means[s] - rate * common.bts2(s)) for s, n, _, _ in result["shapes"])
+  counted = sum(n for _, n, _, _ in result["shapes"])
+  shape_excess *= result["steps"] / max(counted, 1)  # Results from before every step counted.
   rest = result["train_seconds"] - ideal - shape_excess - result["wait_seconds"]
   return (
       f"{LABELS[result['name']]}: measured {result['train_seconds']:.0f} s vs "
       f"{ideal:.0f} s at the theoretical speedup; {shape_excess:+.0f} s from steps at "
-      f"small shapes costing more per B·T·S² than the base shape (estimated from per-shape "
-      f"medians; {untimed} steps untimed), {result['wait_seconds']:.0f} s waiting for input "
+      f"small shapes costing more per B·T·S² than the base shape (from the per-shape "
+      f"means), {result['wait_seconds']:.0f} s waiting for input "
       f"({100 * result['wait_fraction']:.0f}% of the loop), {rest:+.0f} s other (base-shape "
-      f"noise, checkpoints, logging); compile {result['compile_seconds']:.0f} s and "
+      f"noise); compile {result['compile_seconds']:.0f} s and "
       f"evaluations {result['eval_seconds']:.0f} s are outside the loop time."
   )
 
@@ -583,7 +587,7 @@ def report(results: list[dict[str, Any]], info, quick: bool, config) -> str:
       "top-5",
       "paper: speedup / top-1",
   )
-  shapes, medians = shape_table(results)
+  shapes, means = shape_table(results)
   m = config.model
   lines = [
       "## Multigrid vs baseline",
@@ -673,7 +677,7 @@ def report(results: list[dict[str, Any]], info, quick: bool, config) -> str:
         "",
     ]
   lines += [
-      "Step time per shape (all runs; the gap between batch requests, see RunProbe):",
+      "Step time per shape (all runs; the trainer's loop time at the shape over its steps):",
       "",
       shapes,
       "",
@@ -681,13 +685,13 @@ def report(results: list[dict[str, Any]], info, quick: bool, config) -> str:
       "",
   ]
   lines += [
-      f"- seed {r['seed']}: {time_budget(r, variants.reference_run(results, r), medians)}"
+      f"- seed {r['seed']}: {time_budget(r, variants.reference_run(results, r), means)}"
       for r in results
       if variants.reference_run(results, r) is not r
   ]
   if results[0].get("isolated_base_step"):
-    base_shape = max(medians, key=lambda s: (s[1], s[2], -s[0]))
-    in_loop, alone = medians[base_shape], results[0]["isolated_base_step"]
+    base_shape = max(means, key=lambda s: (s[1], s[2], -s[0]))
+    in_loop, alone = means[base_shape], results[0]["isolated_base_step"]
     verdict = (
         f"the tf.data workers that decode and augment clips compete with XLA for the "
         f"{os.cpu_count()} cores even when the input wait is ~0"
@@ -695,7 +699,8 @@ def report(results: list[dict[str, Any]], info, quick: bool, config) -> str:
         else "no sign (beyond 15% noise) of the input pipeline slowing the step down"
     )
     lines.append(
-        f"- The base-shape step: {in_loop:.2f} s in the trainer vs {alone:.2f} s timed alone "
+        f"- The base-shape step: {in_loop:.2f} s in the trainer (its mean, logs and checkpoints "
+        f"included) vs {alone:.2f} s timed alone "
         f"right after (same process, no input pipeline running): {verdict}."
     )
   return "\n".join(lines)

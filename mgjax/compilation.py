@@ -293,7 +293,6 @@ class CompiledSteps:
 
   Attributes:
     log: (key, "compiled" | "loaded", seconds, end time) per shape, in order.
-    waits: seconds the caller waited for each shape that was not ready.
   """
 
   def __init__(
@@ -313,7 +312,7 @@ class CompiledSteps:
     self._pool: concurrent.futures.ThreadPoolExecutor | None = None
     self.executables: dict[StepKey, Any] = {}
     self.log: list[tuple[StepKey, str, float, float]] = []
-    self.waits: dict[StepKey, float] = {}
+    self._say: Callable[[str], None] = logging.info
 
   def jitted(self, key: StepKey) -> tuple[Any, tuple[Any, ...]]:
     """The jitted step of one shape and its abstract arguments (state, batch, LR)."""
@@ -355,7 +354,9 @@ class CompiledSteps:
     return executable
 
   def start(self, keys: Sequence[StepKey], log: Callable[[str], None] = logging.info) -> None:
-    """Starts compiling `keys`, in this order, on a background thread."""
+    """Starts compiling `keys`, in this order, on a background thread; `log` gets a line
+    per shape ready and per wait for one."""
+    self._say = log
     if self._pool is None:
       self._pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="mgjax-compile")
     todo = [k for k in dict.fromkeys(map(tuple, keys)) if k not in self._futures]
@@ -369,7 +370,7 @@ class CompiledSteps:
       self.executables[tuple(key)] = self._futures[tuple(key)].result()
 
   def ready(self, key: StepKey) -> Any:
-    """The executable of `key`, waiting (and counting the wait) if it is still compiling."""
+    """The executable of `key`, waiting (and saying so) if it is still compiling."""
     executable = self.executables.get(key)
     if executable is not None:
       return executable
@@ -379,18 +380,12 @@ class CompiledSteps:
     if not future.done():
       start = time.perf_counter()
       future.result()
-      self.waits[key] = time.perf_counter() - start
-      logging.info(
-          "Waited %.1f s for step shape B=%d T=%d S=%d bn_group=%d to compile.",
-          self.waits[key],
-          *key,
+      self._say(
+          f"Waited {time.perf_counter() - start:.1f} s for step shape B={key[0]} T={key[1]} "
+          f"S={key[2]} bn_group={key[3]} to compile."
       )
     executable = self.executables[key] = future.result()
     return executable
-
-  @property
-  def wait_seconds(self) -> float:
-    return sum(self.waits.values())
 
   @property
   def compile_seconds(self) -> float:

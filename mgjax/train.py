@@ -24,10 +24,11 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import json
 import os
 import signal
 import time
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 from absl import logging
 from clu import metric_writers
@@ -45,6 +46,7 @@ from mgjax import multigrid
 from mgjax import plotting
 from mgjax import sharding
 from mgjax import steps
+from mgjax.data import frame_store
 from mgjax.data import pipeline
 from mgjax.models import registry
 
@@ -101,8 +103,19 @@ def train_and_evaluate(
       and before its checkpoint (profilers; the resume tests' fault injection).
 
   Returns:
-    A summary: final step, last train metrics, the evaluation's metrics, timings.
+    The run's summary, also written to `WORKDIR/summary.json` (by process 0): `start_step`,
+    `final_step`; `train`, the last log period's metrics; `eval`, the final evaluation's
+    metrics; `evals`, the accuracy curve (step, epoch, the loop's seconds, top-1 ...);
+    `preempted`; `failed_clips`, `bad_videos`; and this process's times in seconds:
+    `train_seconds` (the whole loop, evaluations and compile waits excluded),
+    `total_seconds`, `compile_seconds` (compiling or loading the `compiled_shapes`, in
+    the background; `loaded_shapes` of them came from the executable cache),
+    `compile_wait_seconds`, `input_wait_seconds`, `eval_seconds`,
+    `precise_bn_seconds`, `checkpoint_seconds`, `marks` (`compile_start`, `loop_start`,
+    `first_step`: seconds after the call) and `shapes` (per step shape: steps, loop
+    seconds, input wait seconds).
   """
+  chrono = _Chrono()
   os.makedirs(workdir, exist_ok=True)
   cache_dir = compilation.setup_persistent_cache(config, workdir)
   mesh = mesh or sharding.make_mesh()
@@ -135,6 +148,7 @@ def train_and_evaluate(
           compilation.step_context(config, mesh, state, labels, {}),
       ),
   )
+  chrono.mark("compile_start")
   compiled.start(compilation.step_keys(plan, start, last))
   restored, state = ckpt.restore_latest_readable(state)
   if restored is not None:
@@ -164,21 +178,25 @@ def train_and_evaluate(
   report = f"bad_videos_process{process}.json" if process else "bad_videos.json"
   bad_videos = pipeline.BadVideos(config, config.data.train_split, os.path.join(workdir, report))
   period = _Period()
-  waits = _InputWaitByShape()
   pending: tuple[int, Any] | None = None  # Metrics of the last step, checked one step late.
-  summary: dict[str, Any] = {"start_step": start}
-  loop_start, eval_seconds = time.perf_counter(), 0.0
+  summary: dict[str, Any] = {"start_step": start, "evals": []}
+  chrono.start_loop()
   try:
     for step in range(start, last):
-      step_start, excluded = time.perf_counter(), eval_seconds + compiled.wait_seconds
+      chrono.start_step()
       if step in segment_starts:
         _log_segment(plan, segment_starts[step])
-      with period.waiting():
+      with chrono.section("input_wait"):
         local = next(batches)
       key = compilation.step_key(table, step)
       failed = int(np.sum(local.pop("failed", 0)))
       bad_videos.add(local.pop("bad_videos"))
+      with chrono.section("compile_wait", pause=True):
+        compiled.ready(key)
       state, metrics = compiled(key, state, sharding.global_batch(mesh, local), table["lr"][step])
+      if step == start:  # One wait for the device, so that the time to the first step is known.
+        jax.block_until_ready(metrics)
+        chrono.mark("first_step")
       if pending is not None:
         _check_finite(*pending)
       pending = (step, metrics)
@@ -186,12 +204,8 @@ def train_and_evaluate(
       done = step + 1
       if done % config.train.log_every_steps == 0 or done == last:
         _check_finite(*pending)
-        summary["train"] = _log_train(writer, done, plan, table, step, period)
-        progress.log(
-            done,
-            summary["train"],
-            time.perf_counter() - loop_start - eval_seconds - compiled.wait_seconds,
-        )
+        summary["train"] = _log_train(writer, done, plan, table, step, period, chrono)
+        progress.log(done, summary["train"], chrono.loop_seconds())
       for hook in hooks:
         hook(done)
       stop = preemption.should_stop(done)
@@ -207,43 +221,43 @@ def train_and_evaluate(
           or stop
       ):
         _check_finite(*pending)
-        ckpt.save(done, state)
+        with chrono.section("checkpoint"):
+          ckpt.save(done, state)
+      chrono.end_step(key)
       if done in eval_steps and done != last:
-        eval_start = time.perf_counter()
-        state = _evaluate(config, plan, mesh, model_def, state, writer, done, workdir)
-        eval_seconds += time.perf_counter() - eval_start
-      waits.add(
-          key,
-          period.last_wait,
-          time.perf_counter() - step_start - (eval_seconds + compiled.wait_seconds - excluded),
-      )
+        state, result = _evaluate(
+            config, plan, mesh, model_def, state, writer, done, workdir, chrono
+        )
+        summary["evals"].append(_curve_point(done, plan, table, chrono, result))
       if stop:
         logging.warning("Stopped at step %d after SIGTERM; the checkpoint is saved.", done)
         summary["preempted"] = True
         break
     else:
-      summary["train_seconds"] = (
-          time.perf_counter() - loop_start - eval_seconds - compiled.wait_seconds
-      )
+      summary["train_seconds"] = chrono.loop_seconds()
       if evaluate_at_end and last > start:
-        state = _evaluate(
-            config, plan, mesh, model_def, state, writer, last, workdir, summary=summary
+        state, summary["eval"] = _evaluate(
+            config, plan, mesh, model_def, state, writer, last, workdir, chrono
         )
+        summary["evals"].append(_curve_point(last, plan, table, chrono, summary["eval"]))
   finally:
     compiled.close()
     ckpt.close()
     preemption.restore()
     bad_videos.write()
     writer.flush()  # What clu's `ensure_flushes` does, in the `finally` that closes the rest.
-  summary["input_wait_by_shape"] = waits.log()
   summary.update(
       final_step=int(jax.device_get(state["step"])),
       failed_clips=period.failed,
       bad_videos=len(bad_videos.failed_clips),
       compiled_shapes=len(compiled.log),
+      loaded_shapes=sum(source == "loaded" for _, source, _, _ in compiled.log),
       compile_seconds=compiled.compile_seconds,
-      compile_wait_seconds=compiled.wait_seconds,
+      **chrono.summary(),
   )
+  chrono.log_input_wait()
+  if jax.process_index() == 0:
+    _write_summary(summary, os.path.join(workdir, "summary.json"))
   return summary
 
 
@@ -266,32 +280,95 @@ def _eval_steps(config, plan: multigrid.Plan, last: int) -> set[int]:
   return {k for k in at if 0 < k < last}
 
 
-class _Period:
-  """What the loop measures between two logs: wall time, time waiting for input,
-  clips, and the sum of the train metrics (logged as their mean over the period).
+class _Chrono:
+  """The run's one clock (in the spirit of big_vision's chrono).
 
-  clu's `ReportProgress.timed` also times sections, but over its own reporting
-  period and to its own writer keys; the progress line needs the fraction of this
-  log period, so the period keeps its own clock.
+  The loop's time is the wall time since the loop started less its paused sections:
+  evaluations and waits for a step shape to compile, which are not training. Every
+  section's seconds are kept by name, and the loop's time and input wait by step shape
+  (multigrid's small shapes need many more clips per second, so some may be
+  input-bound). `mark` records a moment, in seconds since the run started.
   """
+
+  SECTIONS = ("input_wait", "compile_wait", "checkpoint", "precise_bn", "eval")
+
+  def __init__(self):
+    self._t0 = time.perf_counter()
+    self._loop_t0 = self._step_t0 = self._step_wait0 = 0.0
+    self._paused = 0.0
+    self.sections = dict.fromkeys(self.SECTIONS, 0.0)
+    self.marks: dict[str, float] = {}
+    self.shapes: dict[str, dict[str, float]] = {}
+
+  def mark(self, name: str) -> None:
+    self.marks.setdefault(name, time.perf_counter() - self._t0)
+
+  @contextlib.contextmanager
+  def section(self, name: str, pause: bool = False) -> Iterator[None]:
+    """Times the block under `name`; `pause` leaves it out of the loop's time."""
+    t = time.perf_counter()
+    try:
+      yield
+    finally:
+      dt = time.perf_counter() - t
+      self.sections[name] = self.sections.get(name, 0.0) + dt
+      if pause:
+        self._paused += dt
+
+  def start_loop(self) -> None:
+    self.mark("loop_start")
+    self._loop_t0, self._paused = time.perf_counter(), 0.0
+
+  def loop_seconds(self) -> float:
+    return time.perf_counter() - self._loop_t0 - self._paused
+
+  def start_step(self) -> None:
+    self._step_t0, self._step_wait0 = self.loop_seconds(), self.sections.get("input_wait", 0.0)
+
+  def end_step(self, key: tuple) -> None:
+    """Adds the step's loop time and input wait to its shape."""
+    b, t, s = key[:3]  # Without the BN group: neither the input nor the cost depends on it.
+    shape = self.shapes.setdefault(
+        f"{b}x{t}x{s}²", dict(steps=0, seconds=0.0, input_wait_seconds=0.0)
+    )
+    shape["steps"] += 1
+    shape["seconds"] += self.loop_seconds() - self._step_t0
+    shape["input_wait_seconds"] += self.sections.get("input_wait", 0.0) - self._step_wait0
+
+  def summary(self) -> dict[str, Any]:
+    """The measured times (seconds; `marks` since the run started)."""
+    return dict(
+        total_seconds=time.perf_counter() - self._t0,
+        **{f"{k}_seconds": v for k, v in sorted(self.sections.items())},
+        marks=dict(self.marks),
+        shapes=self.shapes,
+    )
+
+  def log_input_wait(self) -> None:
+    """One line: the share of the loop's time each shape waited for input."""
+    if self.shapes:
+      logging.info(
+          "Input wait by shape (share of the loop's time at the shape): %s.",
+          ", ".join(
+              f"{k} {100 * v['input_wait_seconds'] / max(v['seconds'], 1e-9):.0f}%"
+              for k, v in self.shapes.items()
+          ),
+      )
+
+
+class _Period:
+  """The train metrics between two logs: clips, failed clips, and metric sums (logged as
+  their mean over the period); its times are the chrono's differences."""
 
   _AVERAGED = ("loss", "top1", "grad_norm")
 
   def __init__(self):
     self.failed = 0
+    self._loop = self._wait = 0.0
     self._reset()
 
   def _reset(self):
-    self.t0, self.wait, self.clips, self.steps, self.sums = time.perf_counter(), 0.0, 0, 0, None
-
-  @contextlib.contextmanager
-  def waiting(self):
-    t = time.perf_counter()
-    try:
-      yield
-    finally:
-      self.last_wait = time.perf_counter() - t
-      self.wait += self.last_wait
+    self.clips, self.steps, self.sums = 0, 0, None
 
   def add(self, clips: int, failed: int, metrics: dict[str, jax.Array]):
     """Counts a step (the sums stay on the device: no wait for the step to finish)."""
@@ -301,44 +378,23 @@ class _Period:
     step = {k: metrics[k] for k in self._AVERAGED}
     self.sums = step if self.sums is None else jax.tree.map(jnp.add, self.sums, step)
 
-  def take(self) -> tuple[float, float, int, dict[str, float]]:
-    """(seconds, fraction waiting for input, clips, mean metrics) since the last take."""
-    elapsed = max(time.perf_counter() - self.t0, 1e-9)
+  def take(self, chrono: _Chrono) -> tuple[float, float, int, dict[str, float]]:
+    """(loop seconds, fraction waiting for input, clips, mean metrics) since the last take."""
+    loop, wait = chrono.loop_seconds(), chrono.sections.get("input_wait", 0.0)
+    elapsed = max(loop - self._loop, 1e-9)
     means = {k: float(v) / self.steps for k, v in jax.device_get(self.sums).items()}
-    out = (elapsed, self.wait / elapsed, self.clips, means)
+    out = (elapsed, (wait - self._wait) / elapsed, self.clips, means)
+    self._loop, self._wait = loop, wait
     self._reset()
     return out
 
 
-class _InputWaitByShape:
-  """Time waiting for input against the loop's time, per step shape: which shapes are
-  input-bound (multigrid's small shapes need many more clips per second)."""
-
-  def __init__(self):
-    self._seconds: dict[str, list[float]] = {}
-
-  def add(self, key: tuple, wait: float, seconds: float) -> None:
-    b, t, s = key[:3]  # Without the BN group: the input does not depend on it.
-    total = self._seconds.setdefault(f"{b}x{t}x{s}²", [0.0, 0.0])
-    total[0] += wait
-    total[1] += seconds
-
-  def log(self) -> dict[str, float]:
-    """Logs one line over the shapes (in the order first met); returns {BxTxS²: fraction}."""
-    fractions = {k: wait / max(seconds, 1e-9) for k, (wait, seconds) in self._seconds.items()}
-    if fractions:
-      logging.info(
-          "Input wait by shape (share of the loop's time at the shape): %s.",
-          ", ".join(f"{k} {100 * v:.0f}%" for k, v in fractions.items()),
-      )
-    return fractions
-
-
 def _log_train(
-    writer, done: int, plan: multigrid.Plan, table, step: int, period: _Period
+    writer, done: int, plan: multigrid.Plan, table, step: int, period: _Period, chrono: _Chrono
 ) -> dict[str, float]:
-  """Writes the log period's scalars (the metrics are means over its steps)."""
-  elapsed, wait_fraction, clips, means = period.take()
+  """Writes the log period's scalars (the metrics are means over its steps) and the
+  chrono's running totals."""
+  elapsed, wait_fraction, clips, means = period.take(chrono)
   seen = int(table["example_offset"][step] + table["batch_size"][step])
   scalars = dict(
       **means,
@@ -353,6 +409,8 @@ def _log_train(
       failed_clips=period.failed,
   )
   writer.write_scalars(done, {f"train/{k}": v for k, v in scalars.items()})
+  timings = dict(loop_seconds=chrono.loop_seconds(), **chrono.sections)
+  writer.write_scalars(done, {f"timing/{k}": v for k, v in timings.items()})
   return scalars
 
 
@@ -410,19 +468,47 @@ class _Progress:
     )
 
 
-def _evaluate(config, plan, mesh, model_def, state, writer, step, workdir, summary=None):
-  """Precise BN, then the multi-view evaluation; logs and writes the results."""
-  state = evaluate.precise_bn(config, plan, mesh, model_def, state)
+def _evaluate(config, plan, mesh, model_def, state, writer, step, workdir, chrono):
+  """Precise BN, then the multi-view evaluation; logs and writes the results.
+
+  Returns:
+    The state with its precise BN statistics, and the evaluation's metrics.
+  """
+  with chrono.section("precise_bn", pause=True):
+    state = evaluate.precise_bn(config, plan, mesh, model_def, state)
   predict = functools.partial(steps.eval_step, model_def=model_def, config=config)
-  result = evaluate.evaluate(
-      config, mesh, predict, state, os.path.join(workdir, f"eval_{step}.json")
-  )
+  with chrono.section("eval", pause=True):
+    result = evaluate.evaluate(
+        config, mesh, predict, state, os.path.join(workdir, f"eval_{step}.json")
+    )
   writer.write_scalars(
       step, {f"eval/{k}": v for k, v in result["metrics"].items() if isinstance(v, (int, float))}
   )
-  if summary is not None:
-    summary["eval"] = result["metrics"]
-  return state
+  return state, result["metrics"]
+
+
+def _curve_point(step: int, plan, table, chrono: "_Chrono", metrics) -> dict[str, Any]:
+  """One point of the accuracy curve: the evaluation at `step` against the loop's time."""
+  return dict(
+      step=step,
+      epoch=float(table["epoch"][min(step, plan.num_steps - 1)]),
+      train_seconds=chrono.loop_seconds(),
+      **{k: metrics[k] for k in ("top1", "top5", "mAP") if k in metrics},
+  )
+
+
+def _write_summary(summary: dict[str, Any], path: str) -> None:
+  """`summary.json`: what the run measured, for benchmarks and notebooks to read (whole
+  or absent, even if the process dies while writing it)."""
+  frame_store.atomic_write(path, json.dumps(summary, indent=1, default=_json_value))
+
+
+def _json_value(v):
+  if isinstance(v, (np.integer, np.floating, np.bool_)):
+    return v.item()
+  if isinstance(v, np.ndarray):
+    return v.tolist()
+  raise TypeError(f"not JSON: {type(v).__name__}")
 
 
 def format_minutes(seconds: float) -> str:

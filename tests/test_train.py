@@ -17,6 +17,7 @@ One uninterrupted reference run (train + eval, in this process, 8 fake devices)
 serves several tests; killed, preempted and multi-process runs are compared with it.
 """
 
+import collections
 import functools
 import glob
 import json
@@ -161,6 +162,7 @@ def reference(cache, tmp_path_factory):
 
 def test_train_and_eval_end_to_end(reference, cache):
   plan = multigrid.Plan.from_config(train_config_prepared(cache))
+  table = plan.step_table()
   summary, workdir = reference["summary"], reference["workdir"]
   assert summary["final_step"] == plan.num_steps
   ev = summary["eval"]
@@ -179,11 +181,23 @@ def test_train_and_eval_end_to_end(reference, cache):
   )
   ends = {s.first_step + s.num_steps for s in plan.segments if s.num_steps}
   assert ends <= set(saved_steps) and {4, 8, 12, 16} <= set(saved_steps)
-  # The run went through several shapes of both cycles, and says how long each waited
-  # for its input.
+  # The run went through several shapes of both cycles, and says how long each took and
+  # waited for its input; summary.json holds what train_and_evaluate returned.
   shapes = {f"{b}x{t}x{s}²" for b, t, s in plan.distinct_shapes()}
-  assert len(shapes) >= 6 and set(summary["input_wait_by_shape"]) == shapes
-  assert all(0 <= f < 1 for f in summary["input_wait_by_shape"].values())
+  assert len(shapes) >= 6 and set(summary["shapes"]) == shapes
+  columns = (table[k] for k in ("batch_size", "num_frames", "crop_size"))
+  counts = collections.Counter(f"{b}x{t}x{s}²" for b, t, s in zip(*columns))
+  assert {k: v["steps"] for k, v in summary["shapes"].items()} == counts
+  assert all(0 <= v["input_wait_seconds"] < v["seconds"] for v in summary["shapes"].values())
+  loop = sum(v["seconds"] for v in summary["shapes"].values())
+  assert loop == pytest.approx(summary["train_seconds"], rel=0.05)
+  written = json.load(open(os.path.join(workdir, "summary.json")))
+  assert written["shapes"] == summary["shapes"] and written["eval"]["top1"] == ev["top1"]
+  assert written["train_seconds"] == summary["train_seconds"]
+  # The accuracy curve ends with the final evaluation, after the whole loop.
+  assert summary["evals"][-1]["step"] == plan.num_steps
+  assert summary["evals"][-1]["top1"] == ev["top1"]
+  assert summary["evals"][-1]["train_seconds"] == pytest.approx(summary["train_seconds"], rel=0.05)
   assert summary["bad_videos"] == 0 and not os.path.exists(os.path.join(workdir, "bad_videos.json"))
 
 
