@@ -17,8 +17,8 @@
       --variants baseline,long_short --seeds 0
 
 The synthetic "composite" task (`mgjax/data/synthetic.py`): 30 classes, each two atomic
-motions performed in sequence by a striped actor among plain distractors, under a
-drifting camera. Telling the classes apart needs the temporal order over the whole clip
+motions performed in sequence by one to three striped actors among unstriped distractors,
+under a drifting camera. Telling the classes apart needs the temporal order over the whole clip
 and the stripes that a half-size crop blurs, which is what multigrid's coarse shapes take
 away. The model is the demo's stride-8 SlowFast (`configs/demo_stride8_pool.py`); the
 dataset is larger, so that its test split resolves a tenth of a point. Not tuned yet: the

@@ -19,13 +19,13 @@
 Two tasks (`config.data.synthetic_task`), rendered and converted the same way:
 
 - "motion" (the demo's): 12 classes of one motion each, described below.
-- "composite": 30 classes, each an ordered pair of two atomic motions that one textured
-  actor performs in sequence ("left_then_up" is not "up_then_left"; reversals such as
-  "right_then_left" are classes), among distractors and under a drifting camera. See
-  `render_composite`; it is harder in the ways multigrid's coarse shapes are: the class
-  needs the temporal order across the whole clip, and telling the actor (fine stripes)
-  from its distractors (smooth textures, the same shapes, sizes and motions) needs
-  spatial detail that a half-size crop blurs.
+- "composite": 30 classes, each an ordered pair of two atomic motions that one to three
+  striped actors perform in sequence ("left_then_up" is not "up_then_left"; reversals
+  such as "right_then_left" are classes), among distractors and under a drifting camera.
+  See `render_composite`; it is harder in the ways multigrid's coarse shapes are: the
+  class needs the temporal order across the whole clip, and telling the actors (fine
+  stripes over their texture) from the distractors (the same textures, shapes, sizes and
+  motions, no stripes) needs spatial detail that a half-size crop blurs.
 
 The "motion" task:
 
@@ -123,7 +123,7 @@ TASKS = config_lib.SYNTHETIC_TASKS
 # every 300 consecutive videos hold each class 6 times in train, once in val, 3 times in test.
 SPLITS = config_lib.SYNTHETIC_SPLITS
 VERSION = 4  # Bump when the rendering or the splits change, so cached datasets are rebuilt.
-COMPOSITE_VERSION = 1  # The same for the composite task.
+COMPOSITE_VERSION = 2  # The same for the composite task.
 
 
 @dataclasses.dataclass(frozen=True)
@@ -384,14 +384,15 @@ def render_video(index: int, params: Params) -> tuple[np.ndarray, int]:
 
 
 # The composite task.
-_C_SPEED_RANGE = (1.2, 2.0)  # Translation, pixels per frame.
+_C_ACTORS = (1, 3)  # Shapes performing the class's two motions, inclusive.
+_C_SPEED_RANGE = (1.5, 2.5)  # Translation, pixels per frame.
 _C_SPIN_RANGE = (0.08, 0.15)  # Rotation, radians per frame.
 _C_SWITCH = (0.35, 0.65)  # When the second motion starts, as a fraction of the video.
-_C_SCALE_RANGE = (8.0, 12.0)  # Shape radius in pixels (log-uniform, constant per shape).
-_C_STRIPE_PERIOD = 6.0  # The actor's stripes, pixels (3 at the base crop's half size).
-_C_STRIPE_CONTRAST = 50.0  # Half the difference between the two stripe colours.
-_C_DISTRACTORS = (1, 3)  # Distractors per video, inclusive.
-_C_CAMERA_SPEED = 0.6  # Camera drift, pixels per frame at most (any direction).
+_C_SCALE_RANGE = (10.0, 16.0)  # Shape radius in pixels (log-uniform, constant per shape).
+_C_STRIPE_PERIOD = 8.0  # The actors' stripes, pixels (4 at the base crop, 2 at half of it).
+_C_STRIPE_CONTRAST = 40.0  # Half the difference the stripes make to an actor's texture.
+_C_DISTRACTORS = (1, 2)  # Distractors per video, inclusive.
+_C_CAMERA_SPEED = 0.4  # Camera drift, pixels per frame at most (any direction).
 
 
 def composite_states(
@@ -443,15 +444,16 @@ def composite_states(
 def render_composite(index: int, params: Params) -> tuple[np.ndarray, int]:
   """Renders video `index` of the composite task.
 
-  The actor performs its class's two atomic motions in sequence (the switch falls
-  between 35% and 65% of the video, so every 32-frame clip of a 40-frame video sees
-  both). It carries fine stripes of two colours that turn with it. One to three
-  distractors, drawn from the same shapes, sizes, mean colours and motions (each its
-  own random pair of atoms, possibly twice the same), are plain: the actor's mean
-  colour without the stripes, which is what the actor becomes at a scale that blurs
-  them (from about a quarter of the frame's size). The camera drifts the whole scene by up to `_C_CAMERA_SPEED` pixels per
-  frame. The actor's position and orientation are uniform at every frame, as in the
-  motion task, so a single frame carries no class.
+  One to three actors (`_C_ACTORS`) perform the class's two atomic motions in sequence,
+  each switching between 35% and 65% of the video (so every 32-frame clip of a 40-frame
+  video sees both motions). One or two distractors (`_C_DISTRACTORS`) each perform
+  their own random pair of atoms (possibly the same atom twice). Every shape carries a
+  smooth colour texture, as in the motion task (a plain shape shows its motion only at
+  its outline, and a network of this size did not learn the task from plain shapes:
+  `benchmarks/RESULTS.md` §7); only the actors also carry fine stripes, which turn with
+  them and which a half-size crop blurs away. The camera drifts the whole scene by up to
+  `_C_CAMERA_SPEED` pixels per frame. Every shape's position and orientation are uniform
+  at every frame, as in the motion task, so a single frame carries no class.
 
   Args:
     index: the video's index.
@@ -464,25 +466,24 @@ def render_composite(index: int, params: Params) -> tuple[np.ndarray, int]:
   rng = np.random.default_rng([params.seed, index])
   h, w, n_t = params.height, params.width, params.num_frames
   frames, camera = _background(rng, h, w, n_t, _C_CAMERA_SPEED)
+  num_actors = int(rng.integers(_C_ACTORS[0], _C_ACTORS[1] + 1))
   num_distractors = int(rng.integers(_C_DISTRACTORS[0], _C_DISTRACTORS[1] + 1))
   distractor_pairs = [tuple(rng.integers(0, len(ATOMS), 2)) for _ in range(num_distractors)]
-  pairs = [COMPOSITE_PAIRS[label]] + distractor_pairs
+  pairs = [COMPOSITE_PAIRS[label]] * num_actors + distractor_pairs
   states = composite_states(pairs, rng, n_t, h, w, camera)
   lo, hi = _C_SCALE_RANGE
-  for o in rng.permutation(len(pairs)):  # The actor is drawn at a random depth.
+  for o in rng.permutation(len(pairs)):  # Actors and distractors at random depths.
     shape = int(rng.integers(0, 3))
     aspect = rng.uniform(0.45, 0.8)
     scale = lo * np.exp(rng.uniform(0, np.log(hi / lo)))
     u, v = _shape_coords(h, w, states["y"][o], states["x"][o], states["angle"][o], scale)
-    base = 128 + rng.uniform(-60, 60, 3)  # Every shape's mean colour follows one law.
-    if o == 0:  # Stripes in the shape's frame, `_C_STRIPE_PERIOD` pixels apart.
+    colour = _texture_lookup(_smooth_texture(rng), u, v)
+    if o < num_actors:  # Stripes in the shape's frame, `_C_STRIPE_PERIOD` pixels apart.
       delta = _C_STRIPE_CONTRAST * rng.choice([-1.0, 1.0], 3)
       phi = rng.uniform(0, np.pi)
       along = (u * np.cos(phi) + v * np.sin(phi)) * scale
       stripe = np.sin(2 * np.pi * along / _C_STRIPE_PERIOD) > 0
-      colour = np.clip(base + np.where(stripe[..., None], delta, -delta), 0, 255)
-    else:  # Plain: what the stripes blur to.
-      colour = np.clip(base, 0, 255)
+      colour = np.clip(colour + np.where(stripe[..., None], delta, -delta), 0, 255)
     frames = np.where(_inside(u, v, shape, aspect)[..., None], colour, frames)
   return np.clip(frames, 0, 255).astype(np.uint8), label
 
