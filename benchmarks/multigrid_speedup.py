@@ -17,7 +17,7 @@
   python benchmarks/multigrid_speedup.py                    # + the 4 ablation rows (~3 h)
   python benchmarks/multigrid_speedup.py --seeds 0,1,2      # 3 seeds of baseline and multigrid
   python benchmarks/multigrid_speedup.py --quick            # fewer videos and epochs (minutes)
-  python benchmarks/multigrid_speedup.py --quick --config.optim.max_epoch=1 --variants baseline
+  python benchmarks/multigrid_speedup.py --quick --config.optim.max_epoch=2 --config.optim.steps="(0,1)" --variants baseline
 
 Trains the model of `--config` (default `configs/demo_stride8_pool.py`: the demo's small
 SlowFast on the synthetic motion dataset at 48 base epochs) with the real trainer

@@ -22,7 +22,7 @@ under a drifting camera. Telling the classes apart needs the temporal order over
 and the stripes that a half-size crop blurs, which is what multigrid's coarse shapes take
 away. The model is the demo's stride-8 SlowFast (`configs/demo_stride8_pool.py`); the
 dataset is larger, so that its test split resolves a tenth of a point. Not tuned yet: the
-network as configured here does not learn this task (`benchmarks/RESULTS.md` §7).
+network as configured here leaves chance on this task slowly (`benchmarks/RESULTS.md` §7).
 """
 
 from mgjax import config as config_lib
