@@ -323,7 +323,7 @@ class _Chrono:
     return time.perf_counter() - self._loop_t0 - self._paused
 
   def start_step(self) -> None:
-    self._step_t0, self._step_wait0 = self.loop_seconds(), self.sections.get("input_wait", 0.0)
+    self._step_t0, self._step_wait0 = self.loop_seconds(), self.sections["input_wait"]
 
   def end_step(self, key: tuple) -> None:
     """Adds the step's loop time and input wait to its shape."""
@@ -333,7 +333,7 @@ class _Chrono:
     )
     shape["steps"] += 1
     shape["seconds"] += self.loop_seconds() - self._step_t0
-    shape["input_wait_seconds"] += self.sections.get("input_wait", 0.0) - self._step_wait0
+    shape["input_wait_seconds"] += self.sections["input_wait"] - self._step_wait0
 
   def summary(self) -> dict[str, Any]:
     """The measured times (seconds; `marks` since the run started)."""
@@ -380,7 +380,7 @@ class _Period:
 
   def take(self, chrono: _Chrono) -> tuple[float, float, int, dict[str, float]]:
     """(loop seconds, fraction waiting for input, clips, mean metrics) since the last take."""
-    loop, wait = chrono.loop_seconds(), chrono.sections.get("input_wait", 0.0)
+    loop, wait = chrono.loop_seconds(), chrono.sections["input_wait"]
     elapsed = max(loop - self._loop, 1e-9)
     means = {k: float(v) / self.steps for k, v in jax.device_get(self.sums).items()}
     out = (elapsed, (wait - self._wait) / elapsed, self.clips, means)
@@ -487,7 +487,7 @@ def _evaluate(config, plan, mesh, model_def, state, writer, step, workdir, chron
   return state, result["metrics"]
 
 
-def _curve_point(step: int, plan, table, chrono: "_Chrono", metrics) -> dict[str, Any]:
+def _curve_point(step: int, plan, table, chrono: _Chrono, metrics) -> dict[str, Any]:
   """One point of the accuracy curve: the evaluation at `step` against the loop's time."""
   return dict(
       step=step,
@@ -500,15 +500,7 @@ def _curve_point(step: int, plan, table, chrono: "_Chrono", metrics) -> dict[str
 def _write_summary(summary: dict[str, Any], path: str) -> None:
   """`summary.json`: what the run measured, for benchmarks and notebooks to read (whole
   or absent, even if the process dies while writing it)."""
-  frame_store.atomic_write(path, json.dumps(summary, indent=1, default=_json_value))
-
-
-def _json_value(v):
-  if isinstance(v, (np.integer, np.floating, np.bool_)):
-    return v.item()
-  if isinstance(v, np.ndarray):
-    return v.tolist()
-  raise TypeError(f"not JSON: {type(v).__name__}")
+  frame_store.atomic_write(path, json.dumps(summary, indent=1))
 
 
 def format_minutes(seconds: float) -> str:
